@@ -1,0 +1,10 @@
+// The browser-safe public API: everything but file access (src/node) and the CLI.
+export * from "./data/index.js";
+export * from "./errors.js";
+export * from "./eval/index.js";
+export * from "./learners/index.js";
+export * from "./learners/model.js";
+export * from "./linalg/index.js";
+export * from "./linalg/mat.js";
+export * from "./metric/index.js";
+export * from "./neighbors/index.js";

@@ -12,7 +12,10 @@ export function collect(value: string, previous: string[] = []): string[] {
  *
  * @throws RobustMetricError BAD_INPUT quoting the malformed entry.
  */
-export function parseParams(entries: string[], defaultMethod?: string): Record<string, Record<string, string>> {
+export function parseParams(
+  entries: string[],
+  defaultMethod?: string,
+): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   for (const e of entries) {
     const eq = e.indexOf("=");
@@ -29,8 +32,10 @@ export function parseParams(entries: string[], defaultMethod?: string): Record<s
       method = defaultMethod;
       name = key;
     }
-    if (!method) throw new RobustMetricError("BAD_INPUT", `--param '${e}' must name its method: method.name=value`);
-    if (!name || value === "") throw new RobustMetricError("BAD_INPUT", `--param '${e}' has an empty name or value`);
+    if (!method)
+      throw new RobustMetricError("BAD_INPUT", `--param '${e}' must name its method: method.name=value`);
+    if (!name || value === "")
+      throw new RobustMetricError("BAD_INPUT", `--param '${e}' has an empty name or value`);
     out[method] ??= {};
     out[method][name] = value;
   }
@@ -41,7 +46,8 @@ export function parseParams(entries: string[], defaultMethod?: string): Record<s
 export function intOption(name: string, raw: string | undefined, def: number, min = 1): number {
   if (raw === undefined) return def;
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) throw new RobustMetricError("BAD_INPUT", `${name} must be an integer ≥ ${min}, got '${raw}'`);
+  if (!Number.isInteger(v) || v < min)
+    throw new RobustMetricError("BAD_INPUT", `${name} must be an integer ≥ ${min}, got '${raw}'`);
   return v;
 }
 
@@ -49,7 +55,8 @@ export function intOption(name: string, raw: string | undefined, def: number, mi
 export function fractionOption(name: string, raw: string | undefined, def: number): number {
   if (raw === undefined) return def;
   const v = Number(raw);
-  if (!Number.isFinite(v) || v <= 0 || v >= 1) throw new RobustMetricError("BAD_INPUT", `${name} must be in (0, 1), got '${raw}'`);
+  if (!Number.isFinite(v) || v <= 0 || v >= 1)
+    throw new RobustMetricError("BAD_INPUT", `${name} must be in (0, 1), got '${raw}'`);
   return v;
 }
 
@@ -60,7 +67,11 @@ export function fractionOption(name: string, raw: string | undefined, def: numbe
 export function progress(label: string): { update(done: number, total: number): void; stop(): void } {
   if (!process.stderr.isTTY || process.env.CI) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: `${label} [{bar}] {value}/{total} | ETA {eta_formatted}`, hideCursor: true },
+    {
+      stream: process.stderr,
+      format: `${label} [{bar}] {value}/{total} | ETA {eta_formatted}`,
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
@@ -81,8 +92,11 @@ export function progress(label: string): { update(done: number, total: number): 
 /** Formats rows as an aligned plain-text table (first row = header). */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, j) => (widths[j] = Math.max(widths[j] ?? 0, c.length)));
-  const line = (r: string[]) => r.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join("  ");
+  for (const r of rows) {
+    for (let j = 0; j < r.length; j++) widths[j] = Math.max(widths[j] ?? 0, r[j]!.length);
+  }
+  const line = (r: string[]) =>
+    r.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join("  ");
   const [head, ...body] = rows;
   if (!head) return "";
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { parsePreprocessKind, Preprocessor } from "../data/preprocess.js";
+import { Preprocessor, parsePreprocessKind } from "../data/preprocess.js";
 import { Rng } from "../data/rng.js";
 import { buildModel, serializeModel } from "../learners/model.js";
 import { getLearner, resolveParams } from "../learners/registry.js";

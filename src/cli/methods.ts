@@ -10,13 +10,19 @@ export function register(program: Command): void {
     .action((o: { json?: boolean }) => {
       const all = learnerNames().map((n) => getLearner(n));
       if (o.json) {
-        process.stdout.write(`${JSON.stringify(all.map((l) => ({ name: l.name, description: l.description, params: l.params })))}\n`);
+        process.stdout.write(
+          `${JSON.stringify(all.map((l) => ({ name: l.name, description: l.description, params: l.params })))}\n`,
+        );
         return;
       }
       for (const l of all) {
         process.stdout.write(`${l.name}: ${l.description}\n`);
         for (const [name, p] of Object.entries(l.params)) {
-          const range = p.choices ? ` {${p.choices.join("|")}}` : p.min !== undefined || p.max !== undefined ? ` [${p.min ?? "-inf"}, ${p.max ?? "inf"}]` : "";
+          const range = p.choices
+            ? ` {${p.choices.join("|")}}`
+            : p.min !== undefined || p.max !== undefined
+              ? ` [${p.min ?? "-inf"}, ${p.max ?? "inf"}]`
+              : "";
           process.stdout.write(`  ${name} (${p.type}, default ${String(p.default)}${range}): ${p.doc}\n`);
         }
       }

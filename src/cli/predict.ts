@@ -27,7 +27,10 @@ export function checkFeatures(ds: Dataset, model: Model, file: string): void {
   }
   ds.featureNames.forEach((name, j) => {
     if (name !== want[j]) {
-      throw new RobustMetricError("BAD_INPUT", `${file}: feature column ${j + 1} is '${name}', the model expects '${want[j]}'`);
+      throw new RobustMetricError(
+        "BAD_INPUT",
+        `${file}: feature column ${j + 1} is '${name}', the model expects '${want[j]}'`,
+      );
     }
   });
 }
@@ -78,12 +81,18 @@ export function register(program: Command): void {
       const accuracy = correct / pred.length;
       const classes = model.training.classes;
       if (o.json) {
-        const predictions = Array.from(pred, (c, i) => ({ index: i, label: test.classes[test.y[i]!]!, prediction: classes[c]! }));
+        const predictions = Array.from(pred, (c, i) => ({
+          index: i,
+          label: test.classes[test.y[i]!]!,
+          prediction: classes[c]!,
+        }));
         process.stdout.write(`${JSON.stringify({ k, n: pred.length, accuracy, predictions })}\n`);
       } else {
         const lines = Array.from(pred, (c, i) => `${i}\t${test.classes[test.y[i]!]}\t${classes[c]}`);
         process.stdout.write(`index\tlabel\tprediction\n${lines.join("\n")}\n`);
-        process.stdout.write(`accuracy ${(accuracy * 100).toFixed(2)}% (${correct}/${pred.length}), ${k}-NN\n`);
+        process.stdout.write(
+          `accuracy ${(accuracy * 100).toFixed(2)}% (${correct}/${pred.length}), ${k}-NN\n`,
+        );
       }
     });
 }

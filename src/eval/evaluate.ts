@@ -3,9 +3,9 @@ import { type PreprocessKind, Preprocessor } from "../data/preprocess.js";
 import { Rng } from "../data/rng.js";
 import { randomSplit, type Split } from "../data/splits.js";
 import { RobustMetricError } from "../errors.js";
-import { selectRows } from "../linalg/mat.js";
 import { getLearner, resolveParams } from "../learners/registry.js";
 import type { ParamValues } from "../learners/types.js";
+import { selectRows } from "../linalg/mat.js";
 import { KNeighborsClassifier } from "../neighbors/knn.js";
 import { mean, median, std } from "./stats.js";
 
@@ -94,7 +94,8 @@ export function evaluateMethods(ds: Dataset, opts: EvaluateOptions): EvaluateRep
   const k = opts.k ?? 3;
   const seed = opts.seed ?? 0;
   const preprocess = opts.preprocess ?? "standardize";
-  if (!Number.isInteger(k) || k < 1) throw new RobustMetricError("BAD_INPUT", `k must be a positive integer, got ${k}`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new RobustMetricError("BAD_INPUT", `k must be a positive integer, got ${k}`);
   if (opts.methods.length === 0) throw new RobustMetricError("BAD_INPUT", "no methods given");
   const learners = opts.methods.map((m) => getLearner(m));
   for (const name of Object.keys(opts.params ?? {})) {
@@ -125,7 +126,13 @@ export function evaluateMethods(ds: Dataset, opts: EvaluateOptions): EvaluateRep
       const fitSeconds = (performance.now() - t0) / 1000;
       const knn = new KNeighborsClassifier({ k, metric: fit.metric }).fit(Xtr, ytr, nClasses);
       const accuracy = knn.score(Xte, yte);
-      perMethod[m]!.push({ split: s + 1, accuracy, fitSeconds, iterations: fit.iterations, converged: fit.converged });
+      perMethod[m]!.push({
+        split: s + 1,
+        accuracy,
+        fitSeconds,
+        iterations: fit.iterations,
+        converged: fit.converged,
+      });
       for (const w of fit.warnings) if (!warnings[m]!.includes(w)) warnings[m]!.push(w);
       opts.onCell?.(++done, total);
     });
@@ -161,7 +168,8 @@ export function pickLabels(y: Int32Array, idx: ArrayLike<number>): Int32Array {
   const out = new Int32Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i]!;
-    if (r < 0 || r >= y.length) throw new RobustMetricError("BAD_INPUT", `split index ${r} is out of range for ${y.length} rows`);
+    if (r < 0 || r >= y.length)
+      throw new RobustMetricError("BAD_INPUT", `split index ${r} is out of range for ${y.length} rows`);
     out[i] = y[r]!;
   }
   return out;

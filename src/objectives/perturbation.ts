@@ -1,0 +1,863 @@
+// The perturbation loss of Yang, Guo, Dong and Xue, "Towards Certified Robustness of Distance Metric Learning"
+// (arXiv 2006.05945; reference code xyang6/LMNNPL @ 761a471), as a term over triplets that any triplet-based
+// learner can add (spec: reference/perturbation-loss.md §1–§2).
+//
+// Every quantity of a triplet (i, j, l) that the loss uses is a quadratic form of M in a fixed difference:
+//   DM = d²_M(x_i, x_l) − d²_M(x_i, x_j)     and     q = ‖M(x_l − x_j)‖² = vᵀM²v,  v = x_l − x_j.
+// A term over triplets is therefore a scalar function φ(DM, q) per triplet, and its gradient in M is
+//   ∂φ/∂DM · (C_il − C_ij) + ∂φ/∂q · (M v vᵀ + v vᵀ M),     C_ab = (x_a − x_b)(x_a − x_b)ᵀ.
+// `TripletEngine` computes DM and q for a whole triplet set once per M (sharing them between all terms) and turns
+// the per-triplet partial derivatives, gathered onto the distinct point pairs, into the p×p gradient with two
+// n×p×p products (graph-Laplacian form). That is O(n·p² + P·p) per evaluation for P distinct pairs, instead of
+// O(|T|·p²) for one outer product per triplet.
+import { RobustMetricError } from "../errors.js";
+import { assertShape, type Mat, zeros } from "../linalg/mat.js";
+
+/** The constant added to q in the margin's denominator by the authors' code (spec §1.3, §7 #10). */
+export const PERTURBATION_EPS = 1e-10;
+
+/**
+ * A triplet set as three parallel arrays of row indices: `anchor[t]` = i, `target[t]` = j (a same-class target
+ * neighbour of i), `impostor[t]` = l (a point of another class). Any object with these three arrays works, e.g.
+ * the triplets of src/constraints.
+ */
+export interface TripletIndices {
+  readonly anchor: ArrayLike<number>;
+  readonly target: ArrayLike<number>;
+  readonly impostor: ArrayLike<number>;
+}
+
+/** Where a triplet stands with respect to the perturbation loss (spec §2.1). */
+export type PerturbationStatus = "violated" | "active" | "inactive";
+
+/** The perturbation loss of one triplet with everything the closed form computes (see {@link perturbationLossTriplet}). */
+export interface PerturbationTripletResult {
+  /** DM = d²_M(x_i, x_l) − d²_M(x_i, x_j): positive when the triplet is satisfied. */
+  dm: number;
+  /** q = ‖M(x_l − x_j)‖². */
+  q: number;
+  /** The squared adversarial margin as the loss uses it: DM² / (4(q + eps)) if DM ≥ 0, else 0. */
+  marginSquared: number;
+  /** ℓ_P = [τ² − marginSquared]_+ for DM ≥ 0, τ² for DM < 0. */
+  loss: number;
+  /** "violated" (DM < 0: constant τ², zero gradient), "active" (margin² ≤ τ²) or "inactive" (margin > τ). */
+  status: PerturbationStatus;
+  /** ∂ℓ_P/∂M, symmetric p×p (zero unless active). */
+  gradient: Mat;
+}
+
+function checkTriplet(M: Mat, xi: ArrayLike<number>, xj: ArrayLike<number>, xl: ArrayLike<number>): number {
+  const p = M.rows;
+  assertShape(M, p, p, "M");
+  const named: Array<[string, ArrayLike<number>]> = [
+    ["x_i", xi],
+    ["x_j", xj],
+    ["x_l", xl],
+  ];
+  for (const [name, x] of named) {
+    if (x.length !== p) {
+      throw new RobustMetricError("SHAPE_MISMATCH", `${name} has ${x.length} values but M is ${p}×${p}`);
+    }
+  }
+  return p;
+}
+
+/** DM, q and M·v of one triplet by direct differences (the reference computation for the fast engine). */
+function tripletForms(
+  M: Mat,
+  xi: ArrayLike<number>,
+  xj: ArrayLike<number>,
+  xl: ArrayLike<number>,
+): { dm: number; q: number; mv: Float64Array; v: Float64Array } {
+  const p = checkTriplet(M, xi, xj, xl);
+  const m = M.data;
+  let dil = 0;
+  let dij = 0;
+  let q = 0;
+  const mv = new Float64Array(p);
+  const v = new Float64Array(p);
+  for (let r = 0; r < p; r++) v[r] = xl[r]! - xj[r]!;
+  for (let r = 0; r < p; r++) {
+    let sil = 0;
+    let sij = 0;
+    let sv = 0;
+    for (let c = 0; c < p; c++) {
+      const mrc = m[r * p + c]!;
+      sil += mrc * (xi[c]! - xl[c]!);
+      sij += mrc * (xi[c]! - xj[c]!);
+      sv += mrc * v[c]!;
+    }
+    dil += (xi[r]! - xl[r]!) * sil;
+    dij += (xi[r]! - xj[r]!) * sij;
+    mv[r] = sv;
+    q += sv * sv;
+  }
+  return { dm: dil - dij, q, mv, v };
+}
+
+/**
+ * The adversarial margin of a triplet (spec §1.3): the Euclidean distance from x_i to the closest point x′ with
+ * d_M(x′, x_l) ≤ d_M(x′, x_j), in closed form |g(x_i)| / (2‖M(x_l − x_j)‖) with g(x_i) = DM. It is 0 when the
+ * triplet is violated or tied (DM ≤ 0: x_i is itself adversarial) and +∞ when M(x_l − x_j) = 0 and DM > 0 (the
+ * ordering cannot flip). Within this radius the ordering of the triplet is certified (§1.3 item 5). No eps here:
+ * this is the exact margin, not the loss's regularised one.
+ *
+ * @param M symmetric PSD p×p matrix.
+ * @throws RobustMetricError SHAPE_MISMATCH when a vector's length is not p.
+ * @example
+ * adversarialMargin(fromRows([[1.5, 0.3], [0.3, 0.8]]), [0, 0], [0.3, 0.9], [1.2, 1.1]); // 1.0090835147829533
+ */
+export function adversarialMargin(
+  M: Mat,
+  xi: ArrayLike<number>,
+  xj: ArrayLike<number>,
+  xl: ArrayLike<number>,
+): number {
+  const { dm, q } = tripletForms(M, xi, xj, xl);
+  if (!(dm > 0)) {
+    if (Number.isNaN(dm)) throw new RobustMetricError("NUMERICAL", "the triplet's DM is NaN");
+    return 0;
+  }
+  if (q === 0) return Number.POSITIVE_INFINITY;
+  return dm / (2 * Math.sqrt(q));
+}
+
+/**
+ * The closest adversarial example x_i* of a triplet (spec §1.3): the projection of x_i onto the hyperplane
+ * {x : d²_M(x, x_l) = d²_M(x, x_j)}, x_i* = x_i + DM / (2‖Mv‖²) · Mv with v = x_l − x_j. Returns a copy of x_i when
+ * DM ≤ 0 (x_i is already adversarial) and `null` when M v = 0 and DM > 0 (no adversarial example exists).
+ *
+ * @throws RobustMetricError SHAPE_MISMATCH when a vector's length is not p.
+ * @example
+ * closestAdversarialExample(M, [0, 0], [0.3, 0.9], [1.2, 1.1]); // ≈ [0.965197883110906, 0.294351127473539]
+ */
+export function closestAdversarialExample(
+  M: Mat,
+  xi: ArrayLike<number>,
+  xj: ArrayLike<number>,
+  xl: ArrayLike<number>,
+): Float64Array | null {
+  const { dm, q, mv } = tripletForms(M, xi, xj, xl);
+  const out = Float64Array.from(xi);
+  if (!(dm > 0)) return out;
+  if (q === 0) return null;
+  const s = dm / (2 * q);
+  for (let r = 0; r < out.length; r++) out[r] = out[r]! + s * mv[r]!;
+  return out;
+}
+
+/**
+ * The perturbation loss of one triplet and its gradient, directly from the closed form (spec §2.1, §2.3):
+ * ℓ_P = τ² − DM²/(4(q + eps)) when DM ≥ 0 and the squared margin is ≤ τ² ("active", ties included), 0 when the
+ * margin exceeds τ, and the constant τ² with zero gradient when the triplet is violated (DM < 0). For active
+ * triplets, with A = DM/(q + eps), ∂ℓ_P/∂M = −(A/2)(C_il − C_ij) + (A²/4)(M v vᵀ + v vᵀ M).
+ * This is the per-triplet reference; {@link PerturbationLoss} evaluates whole triplet sets fast.
+ *
+ * @param M symmetric p×p matrix.
+ * @param tau the desired margin τ ≥ 0.
+ * @param eps added to q (default 1e−10, as the authors' code).
+ * @throws RobustMetricError BAD_INPUT for a negative or non-finite τ or eps; SHAPE_MISMATCH for wrong lengths.
+ * @example
+ * const r = perturbationLossTriplet(M, [0, 0], [0.3, 0.9], [1.2, 1.1], 1.2); // r.loss = 0.4217504601932814
+ */
+export function perturbationLossTriplet(
+  M: Mat,
+  xi: ArrayLike<number>,
+  xj: ArrayLike<number>,
+  xl: ArrayLike<number>,
+  tau: number,
+  eps: number = PERTURBATION_EPS,
+): PerturbationTripletResult {
+  checkNonNegative("tau", tau);
+  checkNonNegative("eps", eps);
+  const { dm, q, mv, v } = tripletForms(M, xi, xj, xl);
+  const p = M.rows;
+  const gradient = zeros(p, p);
+  const tau2 = tau * tau;
+  if (dm < 0) return { dm, q, marginSquared: 0, loss: tau2, status: "violated", gradient };
+  const qe = q + eps;
+  const marginSquared = (dm * dm) / (4 * qe);
+  if (marginSquared > tau2) return { dm, q, marginSquared, loss: 0, status: "inactive", gradient };
+  const a = dm / qe;
+  const g = gradient.data;
+  for (let r = 0; r < p; r++) {
+    const dir = xi[r]! - xj[r]!;
+    const dil = xi[r]! - xl[r]!;
+    for (let c = 0; c < p; c++) {
+      const cij = dir * (xi[c]! - xj[c]!);
+      const cil = dil * (xi[c]! - xl[c]!);
+      g[r * p + c] = (-a / 2) * (cil - cij) + ((a * a) / 4) * (mv[r]! * v[c]! + v[r]! * mv[c]!);
+    }
+  }
+  return { dm, q, marginSquared, loss: tau2 - marginSquared, status: "active", gradient };
+}
+
+function checkNonNegative(name: string, x: number): void {
+  if (!Number.isFinite(x) || x < 0) {
+    throw new RobustMetricError("BAD_INPUT", `${name} must be a finite number ≥ 0, got ${x}`);
+  }
+}
+
+/**
+ * Shared, fast evaluation of quadratic forms of M over a fixed triplet set (and optional extra point pairs),
+ * for terms that depend on M only through the pair distances d²_M(a, b), the triplet differences
+ * DM = d²_M(i, l) − d²_M(i, j) and the impostor–target forms q = ‖M(x_l − x_j)‖².
+ *
+ * Use: `setMetric(M)` computes the distances, DM and (when asked) q; each term reads them and adds its partial
+ * derivatives into `pairWeight` (∂/∂d²_M of each distinct pair) and `jlWeight` (∂/∂q of each distinct (j, l)
+ * pair); `gradient()` turns these into the symmetric p×p gradient
+ *   Σ_pairs pairWeight·C_ab + Σ_(j,l) jlWeight·(M v vᵀ + v vᵀ M).
+ *
+ * Cost per evaluation: O(n·p² + P·p) for P distinct pairs (d²_M(i, j) is computed once however many triplets
+ * use it), instead of O(|T|·p²) for one outer product per triplet. The gradient uses the graph-Laplacian identity
+ * Σ_(a,b) w (x_a − x_b)(x_a − x_b)ᵀ = XᵀH + HᵀX with h_a = (deg_a/2)·x_a − Σ_{b listed under a} w_ab·x_b, so each
+ * pair costs one gather of p numbers and the rest is p² dot products of length n; Σ w (M v vᵀ + v vᵀ M) = M·S + S·M
+ * with S built the same way. The data are centred once for these products (they only depend on differences;
+ * centring reduces rounding). Not thread-safe; one engine per fit.
+ *
+ * @example
+ * const engine = new TripletEngine(X, triplets);
+ * engine.setMetric(M, { q: true });
+ * const term = new PerturbationLoss({ lambda: 1, tau: 0.3 });
+ * const value = term.accumulate(engine, true);
+ * const G = engine.gradient();
+ */
+export class TripletEngine {
+  /** Number of points (rows of X). */
+  readonly n: number;
+  /** Dimension. */
+  readonly p: number;
+  /** Number of triplets. */
+  readonly nTriplets: number;
+  /** Distinct unordered point pairs whose distance is computed, grouped by `pairA` ascending. */
+  readonly pairA: Int32Array;
+  readonly pairB: Int32Array;
+  /** Per triplet: index of the pair (anchor, target) and of the pair (anchor, impostor) in `pairA/B`. */
+  readonly tripletIJ: Int32Array;
+  readonly tripletIL: Int32Array;
+  /** Distinct unordered (target, impostor) pairs, for q, grouped by `jlA` ascending. */
+  readonly jlA: Int32Array;
+  readonly jlB: Int32Array;
+  /** Per triplet: index of its (target, impostor) pair in `jlA/B`. */
+  readonly tripletJL: Int32Array;
+  /** For each extra pair given to the constructor (in that order): its index in `pairA/B`. */
+  readonly extraPairs: Int32Array;
+  /** d²_M of each distinct pair, after `setMetric`. */
+  readonly dist: Float64Array;
+  /** DM of each triplet, after `setMetric`. */
+  readonly dm: Float64Array;
+  /** q of each distinct (j, l) pair, after `setMetric(M, { q: true })`. */
+  readonly q: Float64Array;
+  /** ∂F/∂d²_M per distinct pair; terms add to it; cleared by `setMetric`. */
+  readonly pairWeight: Float64Array;
+  /** ∂F/∂q per distinct (j, l) pair; terms add to it; cleared by `setMetric`. */
+  readonly jlWeight: Float64Array;
+
+  private readonly pairStart: Int32Array; // CSR offsets of the pairs by pairA (n + 1)
+  private readonly jlStart: Int32Array; // CSR offsets of the (j, l) pairs by jlA (n + 1)
+  private readonly sx: Float64Array; // x_aᵀ M x_a, n
+  private readonly ry: Float64Array; // ‖M x_a‖², n
+  private readonly x: Float64Array; // centred data, n×p
+  private readonly xT: Float64Array; // centred data transposed, p×n
+  private readonly y: Float64Array; // x·M, n×p
+  private readonly hT: Float64Array; // scratch H transposed, p×n
+  private readonly deg: Float64Array; // scratch weighted degrees, n
+  private readonly u: Float64Array; // scratch, p
+  private readonly msym: Float64Array; // (M + Mᵀ)/2 of the current metric
+  private readonly work: Float64Array; // scratch p×p
+  private hasQ = false;
+  private hasMetric = false;
+
+  /**
+   * @param X n×p data (the rows the triplet indices refer to).
+   * @param triplets the triplet set; every index must be a row of X.
+   * @param pairs optional extra pairs (e.g. LMNN's target pairs for the pull term), as two index arrays.
+   * @throws RobustMetricError SHAPE_MISMATCH for arrays of different lengths; BAD_INPUT naming the first index
+   *   that is not a row of X; NUMERICAL for a non-finite value in X.
+   */
+  constructor(X: Mat, triplets: TripletIndices, pairs?: { a: ArrayLike<number>; b: ArrayLike<number> }) {
+    const { rows: n, cols: p } = X;
+    this.n = n;
+    this.p = p;
+    const T = triplets.anchor.length;
+    if (triplets.target.length !== T || triplets.impostor.length !== T) {
+      throw new RobustMetricError(
+        "SHAPE_MISMATCH",
+        `triplet arrays have lengths anchor ${T}, target ${triplets.target.length}, impostor ${triplets.impostor.length}`,
+      );
+    }
+    if (pairs && pairs.a.length !== pairs.b.length) {
+      throw new RobustMetricError(
+        "SHAPE_MISMATCH",
+        `pair arrays have lengths ${pairs.a.length} and ${pairs.b.length}`,
+      );
+    }
+    this.nTriplets = T;
+    const row = (what: string, t: number, v: number): number => {
+      if (!Number.isInteger(v) || v < 0 || v >= n) {
+        throw new RobustMetricError("BAD_INPUT", `${what} ${t} refers to row ${v}, but X has ${n} rows`);
+      }
+      return v;
+    };
+    const pairs0 = new PairSet(n);
+    const jls0 = new PairSet(n);
+    const tIJ = new Int32Array(T);
+    const tIL = new Int32Array(T);
+    const tJL = new Int32Array(T);
+    for (let t = 0; t < T; t++) {
+      const i = row("triplet", t, triplets.anchor[t]!);
+      const j = row("triplet", t, triplets.target[t]!);
+      const l = row("triplet", t, triplets.impostor[t]!);
+      tIJ[t] = pairs0.add(i, j);
+      tIL[t] = pairs0.add(i, l);
+      tJL[t] = jls0.add(j, l);
+    }
+    const nExtra = pairs ? pairs.a.length : 0;
+    const extra = new Int32Array(nExtra);
+    for (let e = 0; e < nExtra; e++)
+      extra[e] = pairs0.add(row("pair", e, pairs!.a[e]!), row("pair", e, pairs!.b[e]!));
+    const P = pairs0.grouped();
+    const J = jls0.grouped();
+    this.pairA = P.a;
+    this.pairB = P.b;
+    this.pairStart = P.start;
+    this.jlA = J.a;
+    this.jlB = J.b;
+    this.jlStart = J.start;
+    this.tripletIJ = tIJ.map((s) => P.rank[s]!);
+    this.tripletIL = tIL.map((s) => P.rank[s]!);
+    this.tripletJL = tJL.map((s) => J.rank[s]!);
+    this.extraPairs = extra.map((s) => P.rank[s]!);
+    this.dist = new Float64Array(P.a.length);
+    this.pairWeight = new Float64Array(P.a.length);
+    this.dm = new Float64Array(T);
+    this.q = new Float64Array(J.a.length);
+    this.jlWeight = new Float64Array(J.a.length);
+
+    const src = X.data;
+    const x = new Float64Array(n * p);
+    const xT = new Float64Array(p * n);
+    for (let c = 0; c < p; c++) {
+      let sum = 0;
+      for (let a = 0; a < n; a++) {
+        const v = src[a * p + c]!;
+        if (!Number.isFinite(v)) {
+          throw new RobustMetricError("NUMERICAL", `X has a non-finite value ${v} at row ${a}, column ${c}`);
+        }
+        sum += v;
+      }
+      const mean = n > 0 ? sum / n : 0;
+      for (let a = 0; a < n; a++) {
+        const v = src[a * p + c]! - mean;
+        x[a * p + c] = v;
+        xT[c * n + a] = v;
+      }
+    }
+    this.sx = new Float64Array(n);
+    this.ry = new Float64Array(n);
+    this.x = x;
+    this.xT = xT;
+    this.y = new Float64Array(n * p);
+    this.hT = new Float64Array(p * n);
+    this.deg = new Float64Array(n);
+    this.u = new Float64Array(p);
+    this.msym = new Float64Array(p * p);
+    this.work = new Float64Array(p * p);
+  }
+
+  /** Number of distinct pairs (i, j), (i, l) and extra pairs. */
+  get nPairs(): number {
+    return this.pairA.length;
+  }
+
+  /** Number of distinct (j, l) pairs. */
+  get nJl(): number {
+    return this.jlA.length;
+  }
+
+  /**
+   * Sets the metric: computes d²_M of every distinct pair, DM of every triplet and, with `q: true`, q of every
+   * distinct (j, l) pair; clears the weights. M is used as (M + Mᵀ)/2.
+   *
+   * @throws RobustMetricError SHAPE_MISMATCH unless M is p×p; NUMERICAL for a non-finite entry of M.
+   */
+  setMetric(M: Mat, opts: { q?: boolean } = {}): void {
+    const { n, p, x, y } = this;
+    assertShape(M, p, p, "M");
+    const m = this.msym;
+    const md = M.data;
+    for (let r = 0; r < p; r++) {
+      for (let c = 0; c < p; c++) {
+        const v = md[r * p + c]!;
+        if (!Number.isFinite(v)) {
+          throw new RobustMetricError("NUMERICAL", `M has a non-finite value ${v} at row ${r}, column ${c}`);
+        }
+        m[r * p + c] = r === c ? v : 0.5 * (v + md[c * p + r]!);
+      }
+    }
+    rowsTimesSymmetric(x, m, y, n, p);
+    // d²_M(a, b) = s_a + s_b − 2·x_a·M·x_b with s_a = x_aᵀ·M·x_a (centred x), and q = r_a + r_b − 2·y_a·y_b with
+    // r_a = ‖M x_a‖²: one length-p dot product per pair, with the first point's row reused across its group
+    rowForms(x, y, this.sx, this.ry, n, p);
+    pairDots(x, y, this.sx, this.pairB, this.pairStart, this.dist, n, p);
+    differences(this.dist, this.tripletIL, this.tripletIJ, this.dm);
+    this.hasQ = opts.q === true;
+    if (this.hasQ) pairDots(y, y, this.ry, this.jlB, this.jlStart, this.q, n, p);
+    this.pairWeight.fill(0);
+    this.jlWeight.fill(0);
+    this.hasMetric = true;
+  }
+
+  /** Throws INTERNAL when a term reads q that `setMetric` was not asked to compute. */
+  requireQ(who: string): void {
+    if (!this.hasMetric) throw new RobustMetricError("INTERNAL", `${who}: setMetric was not called`);
+    if (!this.hasQ) throw new RobustMetricError("INTERNAL", `${who} needs q: call setMetric(M, { q: true })`);
+  }
+
+  /**
+   * The symmetric gradient Σ_pairs pairWeight·C_ab + Σ_(j,l) jlWeight·(M v vᵀ + v vᵀ M) for the current metric
+   * and weights. `out` (p×p) is overwritten when given.
+   *
+   * @throws RobustMetricError INTERNAL if `setMetric` was not called; SHAPE_MISMATCH for a wrong `out`.
+   */
+  gradient(out?: Mat): Mat {
+    const { p } = this;
+    if (!this.hasMetric) throw new RobustMetricError("INTERNAL", "TripletEngine.gradient before setMetric");
+    const G = out ?? zeros(p, p);
+    assertShape(G, p, p, "gradient output");
+    const g = G.data;
+    g.fill(0);
+    if (this.laplacianForm(this.pairB, this.pairStart, this.pairWeight)) addSymmetrised(this.work, g, p, 1);
+    if (this.laplacianForm(this.jlB, this.jlStart, this.jlWeight)) {
+      // S = Σ w v vᵀ in work; add M·S + S·M = M·S + (M·S)ᵀ
+      const S = this.work;
+      const m = this.msym;
+      for (let r = 0; r < p; r++) {
+        for (let c = 0; c < p; c++) {
+          let acc = 0;
+          for (let k = 0; k < p; k++) acc += m[r * p + k]! * S[k * p + c]!;
+          g[r * p + c] = g[r * p + c]! + acc;
+          g[c * p + r] = g[c * p + r]! + acc;
+        }
+      }
+    }
+    return G;
+  }
+
+  /**
+   * work ← Σ_(a,b) w_ab (x_a − x_b)(x_a − x_b)ᵀ over the pairs grouped by their first point (CSR `start`), in
+   * the Laplacian form XᵀH + HᵀX; returns false (work untouched) when every weight is 0.
+   */
+  private laplacianForm(B: Int32Array, start: Int32Array, w: Float64Array): boolean {
+    const { n, p, x, xT, hT, deg, u, work } = this;
+    let any = false;
+    for (let s = 0; s < w.length; s++) {
+      if (w[s] !== 0) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+    laplacianRows(x, w, B, start, hT, deg, u, n, p);
+    transposedProduct(xT, hT, work, n, p);
+    // the caller wants the symmetric form XᵀH + HᵀX
+    for (let r = 0; r < p; r++) {
+      for (let c = r; c < p; c++) {
+        const v = work[r * p + c]! + work[c * p + r]!;
+        work[r * p + c] = v;
+        work[c * p + r] = v;
+      }
+    }
+    return true;
+  }
+}
+
+/** Distinct unordered pairs of row indices, numbered in order of first appearance, then grouped by first point. */
+class PairSet {
+  private readonly index = new Map<number, number>();
+  private readonly a: number[] = [];
+  private readonly b: number[] = [];
+  constructor(private readonly n: number) {}
+
+  add(a: number, b: number): number {
+    const key = a < b ? a * this.n + b : b * this.n + a;
+    let s = this.index.get(key);
+    if (s === undefined) {
+      s = this.a.length;
+      this.index.set(key, s);
+      this.a.push(a);
+      this.b.push(b);
+    }
+    return s;
+  }
+
+  /** The pairs sorted (stably) by first point: arrays, CSR offsets, and rank[old index] = new index. */
+  grouped(): { a: Int32Array; b: Int32Array; start: Int32Array; rank: Int32Array } {
+    const { n } = this;
+    const m = this.a.length;
+    const start = new Int32Array(n + 1);
+    for (let s = 0; s < m; s++) start[this.a[s]! + 1]!++;
+    for (let v = 0; v < n; v++) start[v + 1]! += start[v]!;
+    const next = start.slice(0, n);
+    const a = new Int32Array(m);
+    const b = new Int32Array(m);
+    const rank = new Int32Array(m);
+    for (let s = 0; s < m; s++) {
+      const r = next[this.a[s]!]!++;
+      rank[s] = r;
+      a[r] = this.a[s]!;
+      b[r] = this.b[s]!;
+    }
+    return { a, b, start, rank };
+  }
+}
+
+/** s_a = x_a·y_a and r_a = ‖y_a‖² for the rows of n×p x and y = x·M. */
+function rowForms(
+  x: Float64Array,
+  y: Float64Array,
+  sx: Float64Array,
+  ry: Float64Array,
+  n: number,
+  p: number,
+) {
+  for (let a = 0; a < n; a++) {
+    const o = a * p;
+    let s0 = 0;
+    let r0 = 0;
+    for (let c = 0; c < p; c++) {
+      const yc = y[o + c]!;
+      s0 += x[o + c]! * yc;
+      r0 += yc * yc;
+    }
+    sx[a] = s0;
+    ry[a] = r0;
+  }
+}
+
+/** dm[t] = dist[il[t]] − dist[ij[t]]. */
+function differences(dist: Float64Array, il: Int32Array, ij: Int32Array, dm: Float64Array): void {
+  for (let t = 0; t < dm.length; t++) dm[t] = dist[il[t]!]! - dist[ij[t]!]!;
+}
+
+/**
+ * hT (p×n, transposed) ← H with h_a = (deg_a/2)·x_a − Σ_{b listed under a} w_ab·x_b, deg the weighted degrees of
+ * the pair graph (CSR by first point), so that XᵀH + HᵀX = Σ_(a,b) w_ab (x_a − x_b)(x_a − x_b)ᵀ. Two pairs per
+ * pass. The arrays are parameters (not fields) so that the JIT keeps them in registers.
+ */
+function laplacianRows(
+  x: Float64Array,
+  w: Float64Array,
+  B: Int32Array,
+  start: Int32Array,
+  hT: Float64Array,
+  deg: Float64Array,
+  u: Float64Array,
+  n: number,
+  p: number,
+): void {
+  deg.fill(0);
+  for (let a = 0; a < n; a++) {
+    for (let c = 0; c < p; c++) u[c] = 0;
+    const end = start[a + 1]!;
+    let s = start[a]!;
+    let da = 0;
+    for (; s + 1 < end; s += 2) {
+      const w0 = w[s]!;
+      const w1 = w[s + 1]!;
+      const b0 = B[s]!;
+      const b1 = B[s + 1]!;
+      const o0 = b0 * p;
+      const o1 = b1 * p;
+      for (let c = 0; c < p; c++) u[c]! += w0 * x[o0 + c]! + w1 * x[o1 + c]!;
+      deg[b0]! += w0;
+      deg[b1]! += w1;
+      da += w0 + w1;
+    }
+    if (s < end) {
+      const w0 = w[s]!;
+      const b0 = B[s]!;
+      const o0 = b0 * p;
+      for (let c = 0; c < p; c++) u[c]! += w0 * x[o0 + c]!;
+      deg[b0]! += w0;
+      da += w0;
+    }
+    deg[a]! += da;
+    for (let c = 0; c < p; c++) hT[c * n + a] = -u[c]!;
+  }
+  for (let a = 0; a < n; a++) {
+    const half = 0.5 * deg[a]!;
+    if (half === 0) continue;
+    const oa = a * p;
+    for (let c = 0; c < p; c++) hT[c * n + a]! += half * x[oa + c]!;
+  }
+}
+
+/**
+ * out[s] = na[a] + na[b] − 2·u_a·v_b for the pairs (a, b = B[s]) grouped by a (CSR `start`); with u = x, v = x·M,
+ * na = xᵀMx this is d²_M(a, b), with u = v = x·M and na = ‖Mx‖² it is ‖M(x_a − x_b)‖². Two pairs per pass share
+ * the loads of u_a.
+ */
+function pairDots(
+  u: Float64Array,
+  v: Float64Array,
+  na: Float64Array,
+  B: Int32Array,
+  start: Int32Array,
+  out: Float64Array,
+  n: number,
+  p: number,
+): void {
+  for (let a = 0; a < n; a++) {
+    const oa = a * p;
+    const end = start[a + 1]!;
+    let s = start[a]!;
+    for (; s + 1 < end; s += 2) {
+      const b0 = B[s]!;
+      const b1 = B[s + 1]!;
+      const o0 = b0 * p;
+      const o1 = b1 * p;
+      let d0 = 0;
+      let d1 = 0;
+      for (let c = 0; c < p; c++) {
+        const uc = u[oa + c]!;
+        d0 += uc * v[o0 + c]!;
+        d1 += uc * v[o1 + c]!;
+      }
+      out[s] = na[a]! + na[b0]! - 2 * d0;
+      out[s + 1] = na[a]! + na[b1]! - 2 * d1;
+    }
+    if (s < end) {
+      const b0 = B[s]!;
+      const o0 = b0 * p;
+      let d0 = 0;
+      for (let c = 0; c < p; c++) d0 += u[oa + c]! * v[o0 + c]!;
+      out[s] = na[a]! + na[b0]! - 2 * d0;
+    }
+  }
+}
+
+/** y = x·M for n×p row-major x and symmetric p×p M (so y_ac = x_a·M_c), four output columns per pass. */
+function rowsTimesSymmetric(x: Float64Array, m: Float64Array, y: Float64Array, n: number, p: number): void {
+  for (let a = 0; a < n; a++) {
+    const o = a * p;
+    let c = 0;
+    for (; c + 3 < p; c += 4) {
+      const r0 = c * p;
+      const r1 = r0 + p;
+      const r2 = r1 + p;
+      const r3 = r2 + p;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let d = 0; d < p; d++) {
+        const xd = x[o + d]!;
+        s0 += xd * m[r0 + d]!;
+        s1 += xd * m[r1 + d]!;
+        s2 += xd * m[r2 + d]!;
+        s3 += xd * m[r3 + d]!;
+      }
+      y[o + c] = s0;
+      y[o + c + 1] = s1;
+      y[o + c + 2] = s2;
+      y[o + c + 3] = s3;
+    }
+    for (; c < p; c++) {
+      const r0 = c * p;
+      let s0 = 0;
+      for (let d = 0; d < p; d++) s0 += x[o + d]! * m[r0 + d]!;
+      y[o + c] = s0;
+    }
+  }
+}
+
+/**
+ * work[r][c] = Σ_a xT[r][a]·hT[c][a] for p×n row-major xT and hT (i.e. XᵀH), in 2×2 blocks so that four dot
+ * products share each pair of loads.
+ */
+function transposedProduct(
+  xT: Float64Array,
+  hT: Float64Array,
+  work: Float64Array,
+  n: number,
+  p: number,
+): void {
+  for (let r = 0; r < p; r += 2) {
+    const r1 = r + 1 < p ? r + 1 : r;
+    const x0 = r * n;
+    const x1 = r1 * n;
+    for (let c = 0; c < p; c += 2) {
+      const c1 = c + 1 < p ? c + 1 : c;
+      const h0 = c * n;
+      const h1 = c1 * n;
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      for (let a = 0; a < n; a++) {
+        const xa = xT[x0 + a]!;
+        const xb = xT[x1 + a]!;
+        const ha = hT[h0 + a]!;
+        const hb = hT[h1 + a]!;
+        s00 += xa * ha;
+        s01 += xa * hb;
+        s10 += xb * ha;
+        s11 += xb * hb;
+      }
+      // with odd p the last block repeats a row or column; the duplicate writes carry the same value
+      work[r * p + c] = s00;
+      work[r * p + c1] = s01;
+      work[r1 * p + c] = s10;
+      work[r1 * p + c1] = s11;
+    }
+  }
+}
+
+/** g += scale·w for p×p arrays. */
+function addSymmetrised(w: Float64Array, g: Float64Array, p: number, scale: number): void {
+  for (let k = 0; k < p * p; k++) g[k] = g[k]! + scale * w[k]!;
+}
+
+/**
+ * A term of an objective over a triplet set, evaluated through a shared {@link TripletEngine}: it reads
+ * `engine.dist`, `engine.dm` (and `engine.q` when `needsQ`), returns its value and, when `withGradient`, adds its
+ * partial derivatives into `engine.pairWeight` / `engine.jlWeight`. A learner sums the values of its terms and
+ * calls `engine.gradient()` once.
+ *
+ * @example
+ * engine.setMetric(M, { q: terms.some((t) => t.needsQ) });
+ * const F = terms.reduce((s, t) => s + t.accumulate(engine, true), 0);
+ * const G = engine.gradient();
+ */
+export interface TripletTerm {
+  readonly name: string;
+  /** Whether the term reads q = ‖M(x_l − x_j)‖². */
+  readonly needsQ: boolean;
+  accumulate(engine: TripletEngine, withGradient: boolean): number;
+}
+
+/** Options of {@link PerturbationLoss}. */
+export interface PerturbationLossOptions {
+  /** Desired adversarial margin τ ≥ 0, in input-space units (no default in the authors' code). */
+  tau: number;
+  /** Weight λ ≥ 0 (default 1). */
+  lambda?: number;
+  /** Added to q in the margin's denominator (default 1e−10, as the authors' code). */
+  eps?: number;
+  /**
+   * "mean" (default, the authors' λ/|T| with |T| = all triplets, violated ones included) or "sum" (λ·Σ).
+   */
+  normalization?: "mean" | "sum";
+}
+
+/** How the triplets fell at the last evaluation (spec §2.1). */
+export interface PerturbationCounts {
+  /** DM < 0: constant loss τ², zero gradient. */
+  violated: number;
+  /** DM ≥ 0 and squared margin ≤ τ²: loss τ² − margin², with gradient. */
+  active: number;
+  /** Margin > τ: zero loss. */
+  inactive: number;
+}
+
+/**
+ * The perturbation loss as a triplet term (spec §2.1–§2.3):
+ *   (λ/|T|) Σ_T ℓ_P(i, j, l; M),   ℓ_P = [τ² − DM²/(4(q + eps))]_+ if DM ≥ 0,   τ² if DM < 0,
+ * a hinge on the squared closed-form adversarial margin DM/(2‖M(x_l − x_j)‖) against τ². Violated triplets pay
+ * the constant τ² with zero gradient; triplets with margin exactly τ are active with loss 0 (the code's ties-
+ * inclusive test). Gradient of an active triplet, with A = DM/(q + eps):
+ *   −(A/2)(C_il − C_ij) + (A²/4)(M v vᵀ + v vᵀ M),   i.e. ∂ℓ/∂DM = −A/2 and ∂ℓ/∂q = A²/4.
+ * Add it to any learner built from triplet terms; see docs/perturbation-loss.md.
+ *
+ * @throws RobustMetricError BAD_INPUT for a negative or non-finite λ, τ or eps.
+ * @example
+ * const pl = new PerturbationLoss({ lambda: 11.86, tau: 0.4318 });
+ * engine.setMetric(M, { q: true });
+ * const value = pl.accumulate(engine, true); // pl.counts = { violated, active, inactive }
+ */
+export class PerturbationLoss implements TripletTerm {
+  readonly name = "perturbation";
+  readonly needsQ = true;
+  readonly tau: number;
+  readonly lambda: number;
+  readonly eps: number;
+  readonly normalization: "mean" | "sum";
+  /** Counts at the last `accumulate`. */
+  counts: PerturbationCounts = { violated: 0, active: 0, inactive: 0 };
+
+  constructor(opts: PerturbationLossOptions) {
+    this.tau = opts.tau;
+    this.lambda = opts.lambda ?? 1;
+    this.eps = opts.eps ?? PERTURBATION_EPS;
+    this.normalization = opts.normalization ?? "mean";
+    checkNonNegative("tau", this.tau);
+    checkNonNegative("lambda", this.lambda);
+    checkNonNegative("eps", this.eps);
+  }
+
+  accumulate(engine: TripletEngine, withGradient: boolean): number {
+    engine.requireQ("perturbation loss");
+    const T = engine.nTriplets;
+    const weight = this.normalization === "mean" ? (T > 0 ? this.lambda / T : 0) : this.lambda;
+    const { dm, q, tripletIJ, tripletIL, tripletJL, pairWeight, jlWeight } = engine;
+    const tau2 = this.tau * this.tau;
+    const eps = this.eps;
+    const grad = withGradient && weight !== 0;
+    const half = 0.5 * weight;
+    const quarter = 0.25 * weight;
+    let sum = 0;
+    let violated = 0;
+    let active = 0;
+    for (let t = 0; t < T; t++) {
+      const d = dm[t]!;
+      if (d < 0) {
+        sum += tau2;
+        violated++;
+        continue;
+      }
+      const qe = q[tripletJL[t]!]! + eps;
+      const m2 = (d * d) / (4 * qe);
+      if (m2 > tau2) continue;
+      sum += tau2 - m2;
+      active++;
+      if (grad) {
+        const a = d / qe;
+        const ij = tripletIJ[t]!;
+        const il = tripletIL[t]!;
+        const jl = tripletJL[t]!;
+        pairWeight[ij] = pairWeight[ij]! + half * a;
+        pairWeight[il] = pairWeight[il]! - half * a;
+        jlWeight[jl] = jlWeight[jl]! + quarter * a * a;
+      }
+    }
+    this.counts = { violated, active, inactive: T - violated - active };
+    const value = weight * sum;
+    if (!Number.isFinite(value)) {
+      throw new RobustMetricError("NUMERICAL", `the perturbation loss is ${value} (a non-finite DM or q)`);
+    }
+    return value;
+  }
+}
+
+/**
+ * One-shot evaluation of the perturbation loss over a triplet set: value (λ/|T|)·Σ ℓ_P, symmetric gradient in M
+ * and the counts. For repeated evaluations (a solver) build a {@link TripletEngine} once instead. For a learner
+ * parametrised by L with M = LᵀL, the gradient in L is 2·L·G.
+ *
+ * @throws RobustMetricError as {@link TripletEngine} and {@link PerturbationLoss}.
+ * @example
+ * const { value, gradient, counts } = perturbationLoss(X, triplets, M, { tau: 0.3, lambda: 2 });
+ */
+export function perturbationLoss(
+  X: Mat,
+  triplets: TripletIndices,
+  M: Mat,
+  opts: PerturbationLossOptions,
+): { value: number; gradient: Mat; counts: PerturbationCounts } {
+  const term = new PerturbationLoss(opts);
+  const engine = new TripletEngine(X, triplets);
+  engine.setMetric(M, { q: true });
+  const value = term.accumulate(engine, true);
+  return { value, gradient: engine.gradient(), counts: term.counts };
+}

@@ -262,7 +262,6 @@ export class TripletEngine {
   private readonly y: Float64Array; // x·M, n×p
   private readonly hT: Float64Array; // scratch H transposed, p×n
   private readonly deg: Float64Array; // scratch weighted degrees, n
-  private readonly u: Float64Array; // scratch, p
   private readonly msym: Float64Array; // (M + Mᵀ)/2 of the current metric
   private readonly work: Float64Array; // scratch p×p
   private hasQ = false;
@@ -360,7 +359,6 @@ export class TripletEngine {
     this.y = new Float64Array(n * p);
     this.hT = new Float64Array(p * n);
     this.deg = new Float64Array(n);
-    this.u = new Float64Array(p);
     this.msym = new Float64Array(p * p);
     this.work = new Float64Array(p * p);
   }
@@ -449,7 +447,7 @@ export class TripletEngine {
    * the Laplacian form XᵀH + HᵀX; returns false (work untouched) when every weight is 0.
    */
   private laplacianForm(B: Int32Array, start: Int32Array, w: Float64Array): boolean {
-    const { n, p, x, xT, hT, deg, u, work } = this;
+    const { n, p, x, xT, hT, deg, work } = this;
     let any = false;
     for (let s = 0; s < w.length; s++) {
       if (w[s] !== 0) {
@@ -458,7 +456,7 @@ export class TripletEngine {
       }
     }
     if (!any) return false;
-    laplacianRows(x, w, B, start, hT, deg, u, n, p);
+    laplacianRows(x, w, B, start, hT, deg, n, p);
     transposedProduct(xT, hT, work, n, p);
     // the caller wants the symmetric form XᵀH + HᵀX
     for (let r = 0; r < p; r++) {
@@ -542,8 +540,8 @@ function differences(dist: Float64Array, il: Int32Array, ij: Int32Array, dm: Flo
 
 /**
  * hT (p×n, transposed) ← H with h_a = (deg_a/2)·x_a − Σ_{b listed under a} w_ab·x_b, deg the weighted degrees of
- * the pair graph (CSR by first point), so that XᵀH + HᵀX = Σ_(a,b) w_ab (x_a − x_b)(x_a − x_b)ᵀ. Two pairs per
- * pass. The arrays are parameters (not fields) so that the JIT keeps them in registers.
+ * the pair graph (CSR by first point), so that XᵀH + HᵀX = Σ_(a,b) w_ab (x_a − x_b)(x_a − x_b)ᵀ.
+ * The arrays are parameters (not fields) so that the JIT keeps them in registers.
  */
 function laplacianRows(
   x: Float64Array,
@@ -552,38 +550,45 @@ function laplacianRows(
   start: Int32Array,
   hT: Float64Array,
   deg: Float64Array,
-  u: Float64Array,
   n: number,
   p: number,
 ): void {
   deg.fill(0);
   for (let a = 0; a < n; a++) {
-    for (let c = 0; c < p; c++) u[c] = 0;
+    const s0 = start[a]!;
     const end = start[a + 1]!;
-    let s = start[a]!;
     let da = 0;
-    for (; s + 1 < end; s += 2) {
-      const w0 = w[s]!;
-      const w1 = w[s + 1]!;
-      const b0 = B[s]!;
-      const b1 = B[s + 1]!;
-      const o0 = b0 * p;
-      const o1 = b1 * p;
-      for (let c = 0; c < p; c++) u[c]! += w0 * x[o0 + c]! + w1 * x[o1 + c]!;
-      deg[b0]! += w0;
-      deg[b1]! += w1;
-      da += w0 + w1;
-    }
-    if (s < end) {
-      const w0 = w[s]!;
-      const b0 = B[s]!;
-      const o0 = b0 * p;
-      for (let c = 0; c < p; c++) u[c]! += w0 * x[o0 + c]!;
-      deg[b0]! += w0;
-      da += w0;
+    for (let s = s0; s < end; s++) {
+      const ws = w[s]!;
+      deg[B[s]!]! += ws;
+      da += ws;
     }
     deg[a]! += da;
-    for (let c = 0; c < p; c++) hT[c * n + a] = -u[c]!;
+    // four columns at a time, the group's pairs innermost: the partial sums stay in registers
+    let c = 0;
+    for (; c + 3 < p; c += 4) {
+      let u0 = 0;
+      let u1 = 0;
+      let u2 = 0;
+      let u3 = 0;
+      for (let s = s0; s < end; s++) {
+        const ws = w[s]!;
+        const o = B[s]! * p + c;
+        u0 += ws * x[o]!;
+        u1 += ws * x[o + 1]!;
+        u2 += ws * x[o + 2]!;
+        u3 += ws * x[o + 3]!;
+      }
+      hT[c * n + a] = -u0;
+      hT[(c + 1) * n + a] = -u1;
+      hT[(c + 2) * n + a] = -u2;
+      hT[(c + 3) * n + a] = -u3;
+    }
+    for (; c < p; c++) {
+      let u0 = 0;
+      for (let s = s0; s < end; s++) u0 += w[s]! * x[B[s]! * p + c]!;
+      hT[c * n + a] = -u0;
+    }
   }
   for (let a = 0; a < n; a++) {
     const half = 0.5 * deg[a]!;

@@ -1,0 +1,179 @@
+import { RobustMetricError } from "../errors.js";
+import type { Mat } from "./mat.js";
+
+function out(rows: number, cols: number, given: Mat | undefined, what: string): Mat {
+  if (!given) return { rows, cols, data: new Float64Array(rows * cols) };
+  if (given.rows !== rows || given.cols !== cols) {
+    throw new RobustMetricError(
+      "SHAPE_MISMATCH",
+      `${what}: output is ${given.rows}×${given.cols}, expected ${rows}×${cols}`,
+    );
+  }
+  return given;
+}
+
+/**
+ * C = A·B (A m×k, B k×n). i-k-j loop order over row-major data so the innermost loop streams rows of B and C;
+ * four rows of A at a time share each loaded row of B.
+ *
+ * @throws RobustMetricError SHAPE_MISMATCH quoting both shapes.
+ * @example gemm(fromRows([[1, 2]]), fromRows([[3], [4]])) // [[11]]
+ */
+export function gemm(a: Mat, b: Mat, o?: Mat): Mat {
+  if (a.cols !== b.rows) {
+    throw new RobustMetricError("SHAPE_MISMATCH", `gemm: A is ${a.rows}×${a.cols}, B is ${b.rows}×${b.cols}`);
+  }
+  const c = out(a.rows, b.cols, o, "gemm");
+  gemmKernel(a.rows, b.cols, a.cols, a.data, b.data, c.data);
+  return c;
+}
+
+/** Raw kernel: c (m×n) = a (m×k) · b (k×n), overwriting c. */
+export function gemmKernel(
+  m: number,
+  n: number,
+  k: number,
+  a: Float64Array,
+  b: Float64Array,
+  c: Float64Array,
+): void {
+  c.fill(0, 0, m * n);
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const c0 = i * n;
+    const c1 = c0 + n;
+    const c2 = c1 + n;
+    const c3 = c2 + n;
+    for (let p = 0; p < k; p++) {
+      const a0 = a[i * k + p]!;
+      const a1 = a[(i + 1) * k + p]!;
+      const a2 = a[(i + 2) * k + p]!;
+      const a3 = a[(i + 3) * k + p]!;
+      const bo = p * n;
+      for (let j = 0; j < n; j++) {
+        const bv = b[bo + j]!;
+        c[c0 + j]! += a0 * bv;
+        c[c1 + j]! += a1 * bv;
+        c[c2 + j]! += a2 * bv;
+        c[c3 + j]! += a3 * bv;
+      }
+    }
+  }
+  for (; i < m; i++) {
+    const co = i * n;
+    for (let p = 0; p < k; p++) {
+      const av = a[i * k + p]!;
+      const bo = p * n;
+      for (let j = 0; j < n; j++) c[co + j]! += av * b[bo + j]!;
+    }
+  }
+}
+
+/**
+ * C = A·Bᵀ (A m×k, B n×k): every entry is a dot product of two rows, computed in 2×2 register blocks with four
+ * accumulators so that each loaded value is used twice.
+ *
+ * @throws RobustMetricError SHAPE_MISMATCH quoting both shapes.
+ * @example gemmABt(X, L) // X·Lᵀ, the transform of a Mahalanobis metric
+ */
+export function gemmABt(a: Mat, b: Mat, o?: Mat): Mat {
+  if (a.cols !== b.cols) {
+    throw new RobustMetricError(
+      "SHAPE_MISMATCH",
+      `gemmABt: A is ${a.rows}×${a.cols}, B is ${b.rows}×${b.cols}`,
+    );
+  }
+  const m = a.rows;
+  const n = b.rows;
+  const k = a.cols;
+  const c = out(m, n, o, "gemmABt");
+  const A = a.data;
+  const B = b.data;
+  const C = c.data;
+  let i = 0;
+  for (; i + 2 <= m; i += 2) {
+    const a0 = i * k;
+    const a1 = a0 + k;
+    let j = 0;
+    for (; j + 2 <= n; j += 2) {
+      const b0 = j * k;
+      const b1 = b0 + k;
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      for (let p = 0; p < k; p++) {
+        const x0 = A[a0 + p]!;
+        const x1 = A[a1 + p]!;
+        const y0 = B[b0 + p]!;
+        const y1 = B[b1 + p]!;
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+      }
+      C[i * n + j] = s00;
+      C[i * n + j + 1] = s01;
+      C[(i + 1) * n + j] = s10;
+      C[(i + 1) * n + j + 1] = s11;
+    }
+    for (; j < n; j++) {
+      const b0 = j * k;
+      let s0 = 0;
+      let s1 = 0;
+      for (let p = 0; p < k; p++) {
+        s0 += A[a0 + p]! * B[b0 + p]!;
+        s1 += A[a1 + p]! * B[b0 + p]!;
+      }
+      C[i * n + j] = s0;
+      C[(i + 1) * n + j] = s1;
+    }
+  }
+  for (; i < m; i++) {
+    const a0 = i * k;
+    for (let j = 0; j < n; j++) {
+      const b0 = j * k;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += A[a0 + p]! * B[b0 + p]!;
+      C[i * n + j] = s;
+    }
+  }
+  return c;
+}
+
+/**
+ * C = Aᵀ·B (A k×m, B k×n), accumulated row by row of A and B (rank-one updates), so neither is transposed.
+ *
+ * @throws RobustMetricError SHAPE_MISMATCH quoting both shapes.
+ */
+export function gemmAtB(a: Mat, b: Mat, o?: Mat): Mat {
+  if (a.rows !== b.rows) {
+    throw new RobustMetricError(
+      "SHAPE_MISMATCH",
+      `gemmAtB: A is ${a.rows}×${a.cols}, B is ${b.rows}×${b.cols}`,
+    );
+  }
+  const m = a.cols;
+  const n = b.cols;
+  const c = out(m, n, o, "gemmAtB");
+  const C = c.data;
+  C.fill(0);
+  for (let r = 0; r < a.rows; r++) {
+    const ao = r * m;
+    const bo = r * n;
+    for (let i = 0; i < m; i++) {
+      const av = a.data[ao + i]!;
+      if (av === 0) continue;
+      const co = i * n;
+      for (let j = 0; j < n; j++) C[co + j]! += av * b.data[bo + j]!;
+    }
+  }
+  return c;
+}
+
+/** Dot product of the first n entries of x and y. */
+export function dot(x: ArrayLike<number>, y: ArrayLike<number>, n = x.length): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x[i]! * y[i]!;
+  return s;
+}

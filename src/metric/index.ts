@@ -1,0 +1,1 @@
+export { MahalanobisMetric } from "./mahalanobis.js";

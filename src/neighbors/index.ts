@@ -1,0 +1,1 @@
+export { accuracy, KNeighborsClassifier } from "./knn.js";

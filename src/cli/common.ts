@@ -36,8 +36,9 @@ export function parseParams(
       throw new RobustMetricError("BAD_INPUT", `--param '${e}' must name its method: method.name=value`);
     if (!name || value === "")
       throw new RobustMetricError("BAD_INPUT", `--param '${e}' has an empty name or value`);
-    out[method] ??= {};
-    out[method][name] = value;
+    const forMethod = out[method] ?? {};
+    forMethod[name] = value;
+    out[method] = forMethod;
   }
   return out;
 }

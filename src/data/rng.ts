@@ -19,7 +19,8 @@ export class Rng {
   private spare: number | undefined;
 
   constructor(seed: number) {
-    if (!Number.isInteger(seed)) throw new RobustMetricError("BAD_INPUT", `seed must be an integer, got ${seed}`);
+    if (!Number.isInteger(seed))
+      throw new RobustMetricError("BAD_INPUT", `seed must be an integer, got ${seed}`);
     this.gen = xoroshiro128plus(seed | 0);
   }
 

@@ -55,7 +55,11 @@ export function buildModel(args: {
     params: fit.params,
     preprocessing: args.preprocessor.toJSON(),
     metric: fit.metric.toJSON(),
-    training: { n: args.training.n, classes: [...args.training.classes], featureNames: [...args.training.featureNames] },
+    training: {
+      n: args.training.n,
+      classes: [...args.training.classes],
+      featureNames: [...args.training.featureNames],
+    },
     fit: { iterations: fit.iterations, converged: fit.converged, seconds: fit.seconds },
   };
 }
@@ -96,12 +100,19 @@ export function loadModel(text: string): Model {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new RobustMetricError("BAD_INPUT", `model file is not valid JSON (truncated or corrupt): ${(e as Error).message}`);
+    throw new RobustMetricError(
+      "BAD_INPUT",
+      `model file is not valid JSON (truncated or corrupt): ${(e as Error).message}`,
+    );
   }
   if (!isObject(doc)) bad("(root)", "must be a JSON object");
-  if (doc.format !== MODEL_FORMAT) bad("format", `must be "${MODEL_FORMAT}", got ${JSON.stringify(doc.format)}`);
+  if (doc.format !== MODEL_FORMAT)
+    bad("format", `must be "${MODEL_FORMAT}", got ${JSON.stringify(doc.format)}`);
   if (doc.version !== MODEL_VERSION) {
-    bad("version", `must be ${MODEL_VERSION} (this robust-metric reads version ${MODEL_VERSION}), got ${JSON.stringify(doc.version)}`);
+    bad(
+      "version",
+      `must be ${MODEL_VERSION} (this robust-metric reads version ${MODEL_VERSION}), got ${JSON.stringify(doc.version)}`,
+    );
   }
   if (typeof doc.learner !== "string" || doc.learner === "") bad("learner", "must be a non-empty string");
   if (!isObject(doc.params)) bad("params", "must be an object");
@@ -114,7 +125,8 @@ export function loadModel(text: string): Model {
   }
   if (!isObject(doc.training)) bad("training", "must be an object");
   const tr = doc.training;
-  if (typeof tr.n !== "number" || !Number.isInteger(tr.n) || tr.n < 1) bad("training.n", "must be a positive integer");
+  if (typeof tr.n !== "number" || !Number.isInteger(tr.n) || tr.n < 1)
+    bad("training.n", "must be a positive integer");
   const classes = stringArray(tr.classes, "training.classes");
   if (classes.length < 2) bad("training.classes", `must list at least 2 classes, got ${classes.length}`);
   const featureNames = stringArray(tr.featureNames, "training.featureNames");
@@ -135,7 +147,10 @@ export function loadModel(text: string): Model {
     bad("metric.p", `is ${metric.p} but training.featureNames lists ${featureNames.length} features`);
   }
   if (preprocessor.p !== undefined && preprocessor.p !== featureNames.length) {
-    bad("preprocessing", `is for ${preprocessor.p} features but training.featureNames lists ${featureNames.length}`);
+    bad(
+      "preprocessing",
+      `is for ${preprocessor.p} features but training.featureNames lists ${featureNames.length}`,
+    );
   }
   return {
     learner: doc.learner,

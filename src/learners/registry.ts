@@ -39,12 +39,17 @@ function coerce(method: string, name: string, spec: ParamSpec, raw: unknown): nu
   if (spec.type === "string") {
     const s = String(raw);
     if (spec.choices && !spec.choices.includes(s)) {
-      throw new RobustMetricError("BAD_INPUT", `${where} must be one of ${spec.choices.join(", ")}, got '${s}'`);
+      throw new RobustMetricError(
+        "BAD_INPUT",
+        `${where} must be one of ${spec.choices.join(", ")}, got '${s}'`,
+      );
     }
     return s;
   }
-  const v = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : Number.NaN;
-  if (!Number.isFinite(v)) throw new RobustMetricError("BAD_INPUT", `${where} must be a finite number, got '${String(raw)}'`);
+  const v =
+    typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : Number.NaN;
+  if (!Number.isFinite(v))
+    throw new RobustMetricError("BAD_INPUT", `${where} must be a finite number, got '${String(raw)}'`);
   if (spec.type === "int" && !Number.isInteger(v)) {
     throw new RobustMetricError("BAD_INPUT", `${where} must be an integer, got ${v}`);
   }
@@ -61,7 +66,8 @@ const registry = new Map<string, Learner>();
 
 /** Adds a learner to the registry used by `fit --method` and `eval --methods`. Names are unique. */
 export function registerLearner(learner: Learner): void {
-  if (registry.has(learner.name)) throw new RobustMetricError("INTERNAL", `learner '${learner.name}' registered twice`);
+  if (registry.has(learner.name))
+    throw new RobustMetricError("INTERNAL", `learner '${learner.name}' registered twice`);
   registry.set(learner.name, learner);
 }
 
@@ -69,7 +75,10 @@ export function registerLearner(learner: Learner): void {
 export function getLearner(name: string): Learner {
   const l = registry.get(name);
   if (!l) {
-    throw new RobustMetricError("BAD_INPUT", `unknown method '${name}'; valid methods: ${learnerNames().join(", ")}`);
+    throw new RobustMetricError(
+      "BAD_INPUT",
+      `unknown method '${name}'; valid methods: ${learnerNames().join(", ")}`,
+    );
   }
   return l;
 }

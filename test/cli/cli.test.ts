@@ -144,7 +144,7 @@ describe("robust-metric eval", () => {
       [["eval", "--data", allCsv, "--k", "0"], /--k must be an integer ≥ 1/],
       [["eval", "--data", allCsv, "--test-size", "1.5"], /--test-size must be in \(0, 1\)/],
       [["eval", "--data", allCsv, "--k", "200"], /200/],
-      [["eval", "--bogus"], /unknown option/],
+      [["eval", "--data", allCsv, "--bogus"], /unknown option/],
     ];
     for (const [argv, msg] of cases) {
       const r = await cli(...argv);

@@ -12,6 +12,7 @@
 // O(|T|·p²) for one outer product per triplet.
 import { RobustMetricError } from "../errors.js";
 import { assertShape, type Mat, zeros } from "../linalg/mat.js";
+import { createKernels, type Kernels } from "./perturbation-kernels.js";
 
 /** The constant added to q in the margin's denominator by the authors' code (spec §1.3, §7 #10). */
 export const PERTURBATION_EPS = 1e-10;
@@ -209,11 +210,14 @@ function checkNonNegative(name: string, x: number): void {
  *   Σ_pairs pairWeight·C_ab + Σ_(j,l) jlWeight·(M v vᵀ + v vᵀ M).
  *
  * Cost per evaluation: O(n·p² + P·p) for P distinct pairs (d²_M(i, j) is computed once however many triplets
- * use it), instead of O(|T|·p²) for one outer product per triplet. The gradient uses the graph-Laplacian identity
- * Σ_(a,b) w (x_a − x_b)(x_a − x_b)ᵀ = XᵀH + HᵀX with h_a = (deg_a/2)·x_a − Σ_{b listed under a} w_ab·x_b, so each
- * pair costs one gather of p numbers and the rest is p² dot products of length n; Σ w (M v vᵀ + v vᵀ M) = M·S + S·M
- * with S built the same way. The data are centred once for these products (they only depend on differences;
- * centring reduces rounding). Not thread-safe; one engine per fit.
+ * use it), instead of O(|T|·p²) for one outer product per triplet:
+ * - distances in Gram form, d²_M(a, b) = x_aᵀMx_a + x_bᵀMx_b − 2·x_a·(M x_b), on centred data (which keeps the
+ *   cancellation at the level of the distances themselves), and likewise q = ‖Mx_a‖² + ‖Mx_b‖² − 2 (Mx_a)·(Mx_b);
+ * - the gradient through the graph-Laplacian identity Σ_(a,b) w (x_a − x_b)(x_a − x_b)ᵀ = XᵀH + HᵀX with
+ *   h_a = (deg_a/2)·x_a − Σ_{b listed under a} w_ab·x_b: one gather of p numbers per pair and an n×p×p product;
+ *   Σ w (M v vᵀ + v vᵀ M) = M·S + S·M with S built the same way.
+ * The kernels run in WebAssembly (SIMD) when available, else in JavaScript (see perturbation-kernels.ts); both
+ * give the same bits. Not thread-safe; one engine per fit.
  *
  * @example
  * const engine = new TripletEngine(X, triplets);
@@ -252,18 +256,9 @@ export class TripletEngine {
   readonly pairWeight: Float64Array;
   /** ∂F/∂q per distinct (j, l) pair; terms add to it; cleared by `setMetric`. */
   readonly jlWeight: Float64Array;
+  /** The numeric kernels ("wasm" or "js" backend) and their buffers; terms call them for their inner loops. */
+  readonly kernels: Kernels;
 
-  private readonly pairStart: Int32Array; // CSR offsets of the pairs by pairA (n + 1)
-  private readonly jlStart: Int32Array; // CSR offsets of the (j, l) pairs by jlA (n + 1)
-  private readonly sx: Float64Array; // x_aᵀ M x_a, n
-  private readonly ry: Float64Array; // ‖M x_a‖², n
-  private readonly x: Float64Array; // centred data, n×p
-  private readonly xT: Float64Array; // centred data transposed, p×n
-  private readonly y: Float64Array; // x·M, n×p
-  private readonly hT: Float64Array; // scratch H transposed, p×n
-  private readonly deg: Float64Array; // scratch weighted degrees, n
-  private readonly msym: Float64Array; // (M + Mᵀ)/2 of the current metric
-  private readonly work: Float64Array; // scratch p×p
   private hasQ = false;
   private hasMetric = false;
 
@@ -271,10 +266,17 @@ export class TripletEngine {
    * @param X n×p data (the rows the triplet indices refer to).
    * @param triplets the triplet set; every index must be a row of X.
    * @param pairs optional extra pairs (e.g. LMNN's target pairs for the pull term), as two index arrays.
+   * @param opts.backend "auto" (default: WebAssembly when available), "wasm" (throws INTERNAL when unavailable)
+   *   or "js".
    * @throws RobustMetricError SHAPE_MISMATCH for arrays of different lengths; BAD_INPUT naming the first index
    *   that is not a row of X; NUMERICAL for a non-finite value in X.
    */
-  constructor(X: Mat, triplets: TripletIndices, pairs?: { a: ArrayLike<number>; b: ArrayLike<number> }) {
+  constructor(
+    X: Mat,
+    triplets: TripletIndices,
+    pairs?: { a: ArrayLike<number>; b: ArrayLike<number> },
+    opts: { backend?: "auto" | "wasm" | "js" } = {},
+  ) {
     const { rows: n, cols: p } = X;
     this.n = n;
     this.p = p;
@@ -298,6 +300,15 @@ export class TripletEngine {
       }
       return v;
     };
+    const src = X.data;
+    for (let k = 0; k < src.length; k++) {
+      if (!Number.isFinite(src[k])) {
+        throw new RobustMetricError(
+          "NUMERICAL",
+          `X has a non-finite value ${src[k]} at row ${Math.floor(k / p)}, column ${k % p}`,
+        );
+      }
+    }
     const pairs0 = new PairSet(n);
     const jls0 = new PairSet(n);
     const tIJ = new Int32Array(T);
@@ -317,50 +328,43 @@ export class TripletEngine {
       extra[e] = pairs0.add(row("pair", e, pairs!.a[e]!), row("pair", e, pairs!.b[e]!));
     const P = pairs0.grouped();
     const J = jls0.grouped();
+    try {
+      this.kernels = createKernels({ n, p, T, P: P.a.length, J: J.a.length }, opts.backend ?? "auto");
+    } catch (e) {
+      throw new RobustMetricError("INTERNAL", `TripletEngine: ${(e as Error).message}`, { cause: e });
+    }
+    const buf = this.kernels.buffers;
     this.pairA = P.a;
-    this.pairB = P.b;
-    this.pairStart = P.start;
+    this.pairB = buf.pairB;
+    buf.pairB.set(P.b);
+    buf.pairStart.set(P.start);
     this.jlA = J.a;
-    this.jlB = J.b;
-    this.jlStart = J.start;
-    this.tripletIJ = tIJ.map((s) => P.rank[s]!);
-    this.tripletIL = tIL.map((s) => P.rank[s]!);
-    this.tripletJL = tJL.map((s) => J.rank[s]!);
+    this.jlB = buf.jlB;
+    buf.jlB.set(J.b);
+    buf.jlStart.set(J.start);
+    for (let t = 0; t < T; t++) {
+      buf.tIJ[t] = P.rank[tIJ[t]!]!;
+      buf.tIL[t] = P.rank[tIL[t]!]!;
+      buf.tJL[t] = J.rank[tJL[t]!]!;
+    }
+    this.tripletIJ = buf.tIJ;
+    this.tripletIL = buf.tIL;
+    this.tripletJL = buf.tJL;
     this.extraPairs = extra.map((s) => P.rank[s]!);
-    this.dist = new Float64Array(P.a.length);
-    this.pairWeight = new Float64Array(P.a.length);
-    this.dm = new Float64Array(T);
-    this.q = new Float64Array(J.a.length);
-    this.jlWeight = new Float64Array(J.a.length);
-
-    const src = X.data;
-    const x = new Float64Array(n * p);
-    const xT = new Float64Array(p * n);
+    this.dist = buf.dist;
+    this.pairWeight = buf.pairW;
+    this.dm = buf.dm;
+    this.q = buf.q;
+    this.jlWeight = buf.jlW;
+    // centre the columns: every quantity is a function of differences of rows, and centring keeps the Gram-form
+    // distances and the Laplacian-form products free of the data's offset
+    const x = buf.x;
     for (let c = 0; c < p; c++) {
       let sum = 0;
-      for (let a = 0; a < n; a++) {
-        const v = src[a * p + c]!;
-        if (!Number.isFinite(v)) {
-          throw new RobustMetricError("NUMERICAL", `X has a non-finite value ${v} at row ${a}, column ${c}`);
-        }
-        sum += v;
-      }
+      for (let a = 0; a < n; a++) sum += src[a * p + c]!;
       const mean = n > 0 ? sum / n : 0;
-      for (let a = 0; a < n; a++) {
-        const v = src[a * p + c]! - mean;
-        x[a * p + c] = v;
-        xT[c * n + a] = v;
-      }
+      for (let a = 0; a < n; a++) x[a * p + c] = src[a * p + c]! - mean;
     }
-    this.sx = new Float64Array(n);
-    this.ry = new Float64Array(n);
-    this.x = x;
-    this.xT = xT;
-    this.y = new Float64Array(n * p);
-    this.hT = new Float64Array(p * n);
-    this.deg = new Float64Array(n);
-    this.msym = new Float64Array(p * p);
-    this.work = new Float64Array(p * p);
   }
 
   /** Number of distinct pairs (i, j), (i, l) and extra pairs. */
@@ -373,6 +377,11 @@ export class TripletEngine {
     return this.jlA.length;
   }
 
+  /** "wasm" or "js": which kernels this engine runs. */
+  get backend(): "wasm" | "js" {
+    return this.kernels.backend;
+  }
+
   /**
    * Sets the metric: computes d²_M of every distinct pair, DM of every triplet and, with `q: true`, q of every
    * distinct (j, l) pair; clears the weights. M is used as (M + Mᵀ)/2.
@@ -380,9 +389,9 @@ export class TripletEngine {
    * @throws RobustMetricError SHAPE_MISMATCH unless M is p×p; NUMERICAL for a non-finite entry of M.
    */
   setMetric(M: Mat, opts: { q?: boolean } = {}): void {
-    const { n, p, x, y } = this;
+    const { p } = this;
     assertShape(M, p, p, "M");
-    const m = this.msym;
+    const m = this.kernels.buffers.m;
     const md = M.data;
     for (let r = 0; r < p; r++) {
       for (let c = 0; c < p; c++) {
@@ -393,14 +402,12 @@ export class TripletEngine {
         m[r * p + c] = r === c ? v : 0.5 * (v + md[c * p + r]!);
       }
     }
-    rowsTimesSymmetric(x, m, y, n, p);
-    // d²_M(a, b) = s_a + s_b − 2·x_a·M·x_b with s_a = x_aᵀ·M·x_a (centred x), and q = r_a + r_b − 2·y_a·y_b with
-    // r_a = ‖M x_a‖²: one length-p dot product per pair, with the first point's row reused across its group
-    rowForms(x, y, this.sx, this.ry, n, p);
-    pairDots(x, y, this.sx, this.pairB, this.pairStart, this.dist, n, p);
-    differences(this.dist, this.tripletIL, this.tripletIJ, this.dm);
+    const k = this.kernels;
+    k.forms();
+    k.pairForms("pairs");
+    k.differences();
     this.hasQ = opts.q === true;
-    if (this.hasQ) pairDots(y, y, this.ry, this.jlB, this.jlStart, this.q, n, p);
+    if (this.hasQ) k.pairForms("jl");
     this.pairWeight.fill(0);
     this.jlWeight.fill(0);
     this.hasMetric = true;
@@ -423,51 +430,35 @@ export class TripletEngine {
     if (!this.hasMetric) throw new RobustMetricError("INTERNAL", "TripletEngine.gradient before setMetric");
     const G = out ?? zeros(p, p);
     assertShape(G, p, p, "gradient output");
-    const g = G.data;
-    g.fill(0);
-    if (this.laplacianForm(this.pairB, this.pairStart, this.pairWeight)) addSymmetrised(this.work, g, p, 1);
-    if (this.laplacianForm(this.jlB, this.jlStart, this.jlWeight)) {
-      // S = Σ w v vᵀ in work; add M·S + S·M = M·S + (M·S)ᵀ
-      const S = this.work;
-      const m = this.msym;
+    const gd = G.data;
+    gd.fill(0);
+    const { g, m } = this.kernels.buffers;
+    if (anyNonZero(this.pairWeight)) {
+      // Σ w C = XᵀH + HᵀX = g + gᵀ
+      this.kernels.laplacianProduct("pairs");
+      for (let r = 0; r < p; r++) {
+        for (let c = 0; c < p; c++) gd[r * p + c] = g[r * p + c]! + g[c * p + r]!;
+      }
+    }
+    if (anyNonZero(this.jlWeight)) {
+      // S = g + gᵀ; add M·S + S·M = M·S + (M·S)ᵀ
+      this.kernels.laplacianProduct("jl");
       for (let r = 0; r < p; r++) {
         for (let c = 0; c < p; c++) {
           let acc = 0;
-          for (let k = 0; k < p; k++) acc += m[r * p + k]! * S[k * p + c]!;
-          g[r * p + c] = g[r * p + c]! + acc;
-          g[c * p + r] = g[c * p + r]! + acc;
+          for (let k = 0; k < p; k++) acc += m[r * p + k]! * (g[k * p + c]! + g[c * p + k]!);
+          gd[r * p + c]! += acc;
+          gd[c * p + r]! += acc;
         }
       }
     }
     return G;
   }
+}
 
-  /**
-   * work ← Σ_(a,b) w_ab (x_a − x_b)(x_a − x_b)ᵀ over the pairs grouped by their first point (CSR `start`), in
-   * the Laplacian form XᵀH + HᵀX; returns false (work untouched) when every weight is 0.
-   */
-  private laplacianForm(B: Int32Array, start: Int32Array, w: Float64Array): boolean {
-    const { n, p, x, xT, hT, deg, work } = this;
-    let any = false;
-    for (let s = 0; s < w.length; s++) {
-      if (w[s] !== 0) {
-        any = true;
-        break;
-      }
-    }
-    if (!any) return false;
-    laplacianRows(x, w, B, start, hT, deg, n, p);
-    transposedProduct(xT, hT, work, n, p);
-    // the caller wants the symmetric form XᵀH + HᵀX
-    for (let r = 0; r < p; r++) {
-      for (let c = r; c < p; c++) {
-        const v = work[r * p + c]! + work[c * p + r]!;
-        work[r * p + c] = v;
-        work[c * p + r] = v;
-      }
-    }
-    return true;
-  }
+function anyNonZero(w: Float64Array): boolean {
+  for (let s = 0; s < w.length; s++) if (w[s] !== 0) return true;
+  return false;
 }
 
 /** Distinct unordered pairs of row indices, numbered in order of first appearance, then grouped by first point. */
@@ -508,220 +499,6 @@ class PairSet {
     }
     return { a, b, start, rank };
   }
-}
-
-/** s_a = x_a·y_a and r_a = ‖y_a‖² for the rows of n×p x and y = x·M. */
-function rowForms(
-  x: Float64Array,
-  y: Float64Array,
-  sx: Float64Array,
-  ry: Float64Array,
-  n: number,
-  p: number,
-) {
-  for (let a = 0; a < n; a++) {
-    const o = a * p;
-    let s0 = 0;
-    let r0 = 0;
-    for (let c = 0; c < p; c++) {
-      const yc = y[o + c]!;
-      s0 += x[o + c]! * yc;
-      r0 += yc * yc;
-    }
-    sx[a] = s0;
-    ry[a] = r0;
-  }
-}
-
-/** dm[t] = dist[il[t]] − dist[ij[t]]. */
-function differences(dist: Float64Array, il: Int32Array, ij: Int32Array, dm: Float64Array): void {
-  for (let t = 0; t < dm.length; t++) dm[t] = dist[il[t]!]! - dist[ij[t]!]!;
-}
-
-/**
- * hT (p×n, transposed) ← H with h_a = (deg_a/2)·x_a − Σ_{b listed under a} w_ab·x_b, deg the weighted degrees of
- * the pair graph (CSR by first point), so that XᵀH + HᵀX = Σ_(a,b) w_ab (x_a − x_b)(x_a − x_b)ᵀ.
- * The arrays are parameters (not fields) so that the JIT keeps them in registers.
- */
-function laplacianRows(
-  x: Float64Array,
-  w: Float64Array,
-  B: Int32Array,
-  start: Int32Array,
-  hT: Float64Array,
-  deg: Float64Array,
-  n: number,
-  p: number,
-): void {
-  deg.fill(0);
-  for (let a = 0; a < n; a++) {
-    const s0 = start[a]!;
-    const end = start[a + 1]!;
-    let da = 0;
-    for (let s = s0; s < end; s++) {
-      const ws = w[s]!;
-      deg[B[s]!]! += ws;
-      da += ws;
-    }
-    deg[a]! += da;
-    // four columns at a time, the group's pairs innermost: the partial sums stay in registers
-    let c = 0;
-    for (; c + 3 < p; c += 4) {
-      let u0 = 0;
-      let u1 = 0;
-      let u2 = 0;
-      let u3 = 0;
-      for (let s = s0; s < end; s++) {
-        const ws = w[s]!;
-        const o = B[s]! * p + c;
-        u0 += ws * x[o]!;
-        u1 += ws * x[o + 1]!;
-        u2 += ws * x[o + 2]!;
-        u3 += ws * x[o + 3]!;
-      }
-      hT[c * n + a] = -u0;
-      hT[(c + 1) * n + a] = -u1;
-      hT[(c + 2) * n + a] = -u2;
-      hT[(c + 3) * n + a] = -u3;
-    }
-    for (; c < p; c++) {
-      let u0 = 0;
-      for (let s = s0; s < end; s++) u0 += w[s]! * x[B[s]! * p + c]!;
-      hT[c * n + a] = -u0;
-    }
-  }
-  for (let a = 0; a < n; a++) {
-    const half = 0.5 * deg[a]!;
-    if (half === 0) continue;
-    const oa = a * p;
-    for (let c = 0; c < p; c++) hT[c * n + a]! += half * x[oa + c]!;
-  }
-}
-
-/**
- * out[s] = na[a] + na[b] − 2·u_a·v_b for the pairs (a, b = B[s]) grouped by a (CSR `start`); with u = x, v = x·M,
- * na = xᵀMx this is d²_M(a, b), with u = v = x·M and na = ‖Mx‖² it is ‖M(x_a − x_b)‖². Two pairs per pass share
- * the loads of u_a.
- */
-function pairDots(
-  u: Float64Array,
-  v: Float64Array,
-  na: Float64Array,
-  B: Int32Array,
-  start: Int32Array,
-  out: Float64Array,
-  n: number,
-  p: number,
-): void {
-  for (let a = 0; a < n; a++) {
-    const oa = a * p;
-    const end = start[a + 1]!;
-    let s = start[a]!;
-    for (; s + 1 < end; s += 2) {
-      const b0 = B[s]!;
-      const b1 = B[s + 1]!;
-      const o0 = b0 * p;
-      const o1 = b1 * p;
-      let d0 = 0;
-      let d1 = 0;
-      for (let c = 0; c < p; c++) {
-        const uc = u[oa + c]!;
-        d0 += uc * v[o0 + c]!;
-        d1 += uc * v[o1 + c]!;
-      }
-      out[s] = na[a]! + na[b0]! - 2 * d0;
-      out[s + 1] = na[a]! + na[b1]! - 2 * d1;
-    }
-    if (s < end) {
-      const b0 = B[s]!;
-      const o0 = b0 * p;
-      let d0 = 0;
-      for (let c = 0; c < p; c++) d0 += u[oa + c]! * v[o0 + c]!;
-      out[s] = na[a]! + na[b0]! - 2 * d0;
-    }
-  }
-}
-
-/** y = x·M for n×p row-major x and symmetric p×p M (so y_ac = x_a·M_c), four output columns per pass. */
-function rowsTimesSymmetric(x: Float64Array, m: Float64Array, y: Float64Array, n: number, p: number): void {
-  for (let a = 0; a < n; a++) {
-    const o = a * p;
-    let c = 0;
-    for (; c + 3 < p; c += 4) {
-      const r0 = c * p;
-      const r1 = r0 + p;
-      const r2 = r1 + p;
-      const r3 = r2 + p;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let d = 0; d < p; d++) {
-        const xd = x[o + d]!;
-        s0 += xd * m[r0 + d]!;
-        s1 += xd * m[r1 + d]!;
-        s2 += xd * m[r2 + d]!;
-        s3 += xd * m[r3 + d]!;
-      }
-      y[o + c] = s0;
-      y[o + c + 1] = s1;
-      y[o + c + 2] = s2;
-      y[o + c + 3] = s3;
-    }
-    for (; c < p; c++) {
-      const r0 = c * p;
-      let s0 = 0;
-      for (let d = 0; d < p; d++) s0 += x[o + d]! * m[r0 + d]!;
-      y[o + c] = s0;
-    }
-  }
-}
-
-/**
- * work[r][c] = Σ_a xT[r][a]·hT[c][a] for p×n row-major xT and hT (i.e. XᵀH), in 2×2 blocks so that four dot
- * products share each pair of loads.
- */
-function transposedProduct(
-  xT: Float64Array,
-  hT: Float64Array,
-  work: Float64Array,
-  n: number,
-  p: number,
-): void {
-  for (let r = 0; r < p; r += 2) {
-    const r1 = r + 1 < p ? r + 1 : r;
-    const x0 = r * n;
-    const x1 = r1 * n;
-    for (let c = 0; c < p; c += 2) {
-      const c1 = c + 1 < p ? c + 1 : c;
-      const h0 = c * n;
-      const h1 = c1 * n;
-      let s00 = 0;
-      let s01 = 0;
-      let s10 = 0;
-      let s11 = 0;
-      for (let a = 0; a < n; a++) {
-        const xa = xT[x0 + a]!;
-        const xb = xT[x1 + a]!;
-        const ha = hT[h0 + a]!;
-        const hb = hT[h1 + a]!;
-        s00 += xa * ha;
-        s01 += xa * hb;
-        s10 += xb * ha;
-        s11 += xb * hb;
-      }
-      // with odd p the last block repeats a row or column; the duplicate writes carry the same value
-      work[r * p + c] = s00;
-      work[r * p + c1] = s01;
-      work[r1 * p + c] = s10;
-      work[r1 * p + c1] = s11;
-    }
-  }
-}
-
-/** g += scale·w for p×p arrays. */
-function addSymmetrised(w: Float64Array, g: Float64Array, p: number, scale: number): void {
-  for (let k = 0; k < p * p; k++) g[k] = g[k]! + scale * w[k]!;
 }
 
 /**
@@ -805,37 +582,16 @@ export class PerturbationLoss implements TripletTerm {
     engine.requireQ("perturbation loss");
     const T = engine.nTriplets;
     const weight = this.normalization === "mean" ? (T > 0 ? this.lambda / T : 0) : this.lambda;
-    const { dm, q, tripletIJ, tripletIL, tripletJL, pairWeight, jlWeight } = engine;
-    const tau2 = this.tau * this.tau;
-    const eps = this.eps;
-    const grad = withGradient && weight !== 0;
-    const half = 0.5 * weight;
-    const quarter = 0.25 * weight;
-    let sum = 0;
-    let violated = 0;
-    let active = 0;
-    for (let t = 0; t < T; t++) {
-      const d = dm[t]!;
-      if (d < 0) {
-        sum += tau2;
-        violated++;
-        continue;
-      }
-      const qe = q[tripletJL[t]!]! + eps;
-      const m2 = (d * d) / (4 * qe);
-      if (m2 > tau2) continue;
-      sum += tau2 - m2;
-      active++;
-      if (grad) {
-        const a = d / qe;
-        const ij = tripletIJ[t]!;
-        const il = tripletIL[t]!;
-        const jl = tripletJL[t]!;
-        pairWeight[ij] = pairWeight[ij]! + half * a;
-        pairWeight[il] = pairWeight[il]! - half * a;
-        jlWeight[jl] = jlWeight[jl]! + quarter * a * a;
-      }
-    }
+    const k = engine.kernels;
+    const sum = k.perturbation(
+      this.tau * this.tau,
+      this.eps,
+      0.5 * weight,
+      0.25 * weight,
+      withGradient && weight !== 0,
+    );
+    const violated = k.buffers.counts[0]!;
+    const active = k.buffers.counts[1]!;
     this.counts = { violated, active, inactive: T - violated - active };
     const value = weight * sum;
     if (!Number.isFinite(value)) {

@@ -303,3 +303,36 @@ describe("perturbation loss over a triplet set", () => {
     expect(() => engine.setMetric(bad)).toThrow(/M has a non-finite value NaN at row 0, column 1/);
   });
 });
+
+describe("TripletEngine backends", () => {
+  it("WebAssembly and JavaScript kernels give the same bits (even and odd p)", () => {
+    for (const [p, seed] of [
+      [5, 1],
+      [6, 2],
+      [1, 3],
+    ] as const) {
+      const { X, triplets, M } = randomProblem(17, p, 300, seed);
+      const pairs = { a: triplets.anchor, b: triplets.target };
+      const results = (["js", "wasm"] as const).map((backend) => {
+        const engine = new TripletEngine(X, triplets, pairs, { backend });
+        expect(engine.backend).toBe(backend);
+        engine.setMetric(M, { q: true });
+        const pl = new PerturbationLoss({ tau: 1, lambda: 2 });
+        const value = pl.accumulate(engine, true);
+        const hinge = engine.kernels.hinge(1, 0.25, true);
+        return {
+          value,
+          hinge,
+          counts: pl.counts,
+          dist: Array.from(engine.dist),
+          q: Array.from(engine.q),
+          dm: Array.from(engine.dm),
+          G: Array.from(engine.gradient().data),
+        };
+      });
+      expect(results[1]).toEqual(results[0]);
+      const direct = results[0]!.dm.reduce((s, d) => s + Math.max(0, 1 - d), 0);
+      relClose(results[0]!.hinge, direct, 1e-13);
+    }
+  });
+});

@@ -1,0 +1,1080 @@
+// The numeric kernels of TripletEngine (src/objectives/perturbation.ts), in two interchangeable backends:
+//  - WebAssembly with 128-bit SIMD (f64x2), assembled here at load time from the definitions below by a small
+//    encoder (no toolchain, no binary blob in the repository); about four times faster than JavaScript on the
+//    gather-heavy loops (one indexed row per pair), which dominate LMNN-PL;
+//  - plain JavaScript on typed arrays, used when WebAssembly or its SIMD extension is unavailable (old browsers,
+//    CSPs without 'wasm-unsafe-eval') or when asked for; the tests run both and compare them.
+// All buffers live in one `KernelBuffers` record. With the wasm backend every array is a view into the module's
+// linear memory, which is allocated once at the exact size and never grows (so the views stay valid).
+//
+// Layouts: x, y, h are n×p row-major; m, g are p×p row-major; pairs and (j, l) pairs are in CSR form by their
+// first point (B = second points, start = offsets); counts is [violated or active, active].
+
+/** The arrays the kernels read and write. Sizes: n points, p features, T triplets, P pairs, J (j, l) pairs. */
+export interface KernelBuffers {
+  readonly n: number;
+  readonly p: number;
+  readonly x: Float64Array; // centred data, n×p
+  readonly m: Float64Array; // symmetric metric, p×p
+  readonly y: Float64Array; // x·M, n×p
+  readonly sx: Float64Array; // xᵀMx per point, n
+  readonly ry: Float64Array; // ‖Mx‖² per point, n
+  readonly h: Float64Array; // Laplacian rows, n×p
+  readonly deg: Float64Array; // weighted degrees, n
+  readonly g: Float64Array; // p×p product Σ_a x_a h_aᵀ
+  readonly pairB: Int32Array; // P
+  readonly pairStart: Int32Array; // n + 1
+  readonly jlB: Int32Array; // J
+  readonly jlStart: Int32Array; // n + 1
+  readonly tIJ: Int32Array; // T
+  readonly tIL: Int32Array; // T
+  readonly tJL: Int32Array; // T
+  readonly dist: Float64Array; // P
+  readonly pairW: Float64Array; // P
+  readonly q: Float64Array; // J
+  readonly jlW: Float64Array; // J
+  readonly dm: Float64Array; // T
+  readonly counts: Int32Array; // 2
+}
+
+/** Which pair graph a kernel works on. */
+export type PairGraph = "pairs" | "jl";
+
+/** The kernel set; both backends implement it with identical semantics (rounding may differ in the last bits). */
+export interface Kernels {
+  readonly backend: "wasm" | "js";
+  readonly buffers: KernelBuffers;
+  /** y = x·M, sx_a = x_a·y_a, ry_a = ‖y_a‖². */
+  forms(): void;
+  /** dist (graph "pairs", = d²_M) or q (graph "jl", = ‖M(x_a − x_b)‖²) of every pair, in Gram form. */
+  pairForms(graph: PairGraph): void;
+  /** dm[t] = dist[tIL[t]] − dist[tIJ[t]]. */
+  differences(): void;
+  /** h, deg ← the Laplacian rows of the graph's weights (see laplacianRows), then g = Σ_a x_a h_aᵀ. */
+  laplacianProduct(graph: PairGraph): void;
+  /**
+   * Σ_t ℓ_P over the triplets with the given τ², eps; with `grad`, adds half·A to pairW[tIJ], −half·A to
+   * pairW[tIL] and quarter·A² to jlW[tJL] for active triplets (A = DM/(q + eps)). counts ← [violated, active].
+   */
+  perturbation(tau2: number, eps: number, half: number, quarter: number, grad: boolean): number;
+  /**
+   * Σ_t [margin − DM]_+; with `grad`, adds weight to pairW[tIJ] and −weight to pairW[tIL] for DM < margin.
+   * counts[0] ← the number of such triplets.
+   */
+  hinge(margin: number, weight: number, grad: boolean): number;
+}
+
+/** Sizes needed to allocate the buffers. */
+export interface KernelSizes {
+  n: number;
+  p: number;
+  T: number;
+  P: number;
+  J: number;
+}
+
+/**
+ * Builds the kernels: wasm when `backend` is "wasm" or "auto" and the runtime supports WebAssembly SIMD, else
+ * JavaScript. "wasm" throws when it is unavailable (so tests can insist on it).
+ */
+export function createKernels(sizes: KernelSizes, backend: "auto" | "wasm" | "js" = "auto"): Kernels {
+  if (backend !== "js") {
+    const mod = wasmModule();
+    if (mod) return wasmKernels(mod, sizes);
+    if (backend === "wasm") throw new Error("WebAssembly SIMD is not available in this runtime");
+  }
+  return jsKernels(allocate(sizes, (bytes) => new ArrayBuffer(bytes)).buffers);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Buffer layout (shared by both backends so that the byte offsets of the wasm backend are the allocation itself)
+
+interface Allocation {
+  buffers: KernelBuffers;
+  /** Byte offset of each array in the backing buffer. */
+  offsets: Record<keyof Omit<KernelBuffers, "n" | "p">, number>;
+  bytes: number;
+}
+
+function allocate(sizes: KernelSizes, makeBuffer: (bytes: number) => ArrayBuffer): Allocation {
+  const { n, p, T, P, J } = sizes;
+  const f64: Array<[string, number]> = [
+    ["x", n * p],
+    ["m", p * p],
+    ["y", n * p],
+    ["sx", n],
+    ["ry", n],
+    ["h", n * p],
+    ["deg", n],
+    ["g", p * p],
+    ["dist", P],
+    ["pairW", P],
+    ["q", J],
+    ["jlW", J],
+    ["dm", T],
+  ];
+  const i32: Array<[string, number]> = [
+    ["pairB", P],
+    ["pairStart", n + 1],
+    ["jlB", J],
+    ["jlStart", n + 1],
+    ["tIJ", T],
+    ["tIL", T],
+    ["tJL", T],
+    ["counts", 2],
+  ];
+  const offsets: Record<string, number> = {};
+  let at = 0;
+  // every array starts on a 16-byte boundary (rows of odd p are not aligned, which v128 loads allow)
+  const place = (list: Array<[string, number]>, size: number) => {
+    for (const [name, len] of list) {
+      offsets[name] = at;
+      at += Math.ceil((len * size) / 16) * 16;
+    }
+  };
+  place(f64, 8);
+  place(i32, 4);
+  const bytes = Math.max(at, 16);
+  const buf = makeBuffer(bytes);
+  const out: Record<string, unknown> = { n, p };
+  for (const [name, len] of f64) out[name] = new Float64Array(buf, offsets[name]!, len);
+  for (const [name, len] of i32) out[name] = new Int32Array(buf, offsets[name]!, len);
+  return {
+    buffers: out as unknown as KernelBuffers,
+    offsets: offsets as Allocation["offsets"],
+    bytes,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// JavaScript backend. The arrays are passed as arguments to module-level functions (not read from objects inside
+// the loops) so that the JIT keeps them in registers.
+
+function jsKernels(b: KernelBuffers): Kernels {
+  const { n, p } = b;
+  return {
+    backend: "js",
+    buffers: b,
+    forms: () => jsForms(b.x, b.m, b.y, b.sx, b.ry, n, p),
+    pairForms: (graph) =>
+      graph === "pairs"
+        ? jsPairDots(b.x, b.y, b.sx, b.pairB, b.pairStart, b.dist, n, p)
+        : jsPairDots(b.y, b.y, b.ry, b.jlB, b.jlStart, b.q, n, p),
+    differences: () => jsDifferences(b.dist, b.tIL, b.tIJ, b.dm),
+    laplacianProduct: (graph) => {
+      if (graph === "pairs") jsLaplacianRows(b.x, b.pairW, b.pairB, b.pairStart, b.h, b.deg, n, p);
+      else jsLaplacianRows(b.x, b.jlW, b.jlB, b.jlStart, b.h, b.deg, n, p);
+      jsRank1Sum(b.x, b.h, b.g, n, p);
+    },
+    perturbation: (tau2, eps, half, quarter, grad) =>
+      jsPerturbation(
+        b.dm,
+        b.q,
+        b.tIJ,
+        b.tIL,
+        b.tJL,
+        b.pairW,
+        b.jlW,
+        b.counts,
+        tau2,
+        eps,
+        half,
+        quarter,
+        grad,
+      ),
+    hinge: (margin, weight, grad) => jsHinge(b.dm, b.tIJ, b.tIL, b.pairW, b.counts, margin, weight, grad),
+  };
+}
+
+function jsForms(
+  x: Float64Array,
+  m: Float64Array,
+  y: Float64Array,
+  sx: Float64Array,
+  ry: Float64Array,
+  n: number,
+  p: number,
+): void {
+  for (let a = 0; a < n; a++) {
+    const o = a * p;
+    for (let c = 0; c < p; c++) {
+      let s = 0;
+      for (let d = 0; d < p; d++) s += x[o + d]! * m[d * p + c]!;
+      y[o + c] = s;
+    }
+    let s0 = 0;
+    let r0 = 0;
+    for (let c = 0; c < p; c++) {
+      const yc = y[o + c]!;
+      s0 += x[o + c]! * yc;
+      r0 += yc * yc;
+    }
+    sx[a] = s0;
+    ry[a] = r0;
+  }
+}
+
+function jsPairDots(
+  u: Float64Array,
+  v: Float64Array,
+  na: Float64Array,
+  B: Int32Array,
+  start: Int32Array,
+  out: Float64Array,
+  n: number,
+  p: number,
+): void {
+  // even and odd coordinates summed separately, then the odd tail: the order of the wasm backend's two lanes, so
+  // that both backends give the same bits
+  const p2 = p & ~1;
+  for (let a = 0; a < n; a++) {
+    const oa = a * p;
+    const end = start[a + 1]!;
+    for (let s = start[a]!; s < end; s++) {
+      const b = B[s]!;
+      const ob = b * p;
+      let d0 = 0;
+      let d1 = 0;
+      for (let c = 0; c < p2; c += 2) {
+        d0 += u[oa + c]! * v[ob + c]!;
+        d1 += u[oa + c + 1]! * v[ob + c + 1]!;
+      }
+      const tail = p2 < p ? u[oa + p2]! * v[ob + p2]! : 0;
+      const d = d0 + d1 + tail;
+      out[s] = na[a]! + na[b]! - (d + d);
+    }
+  }
+}
+
+function jsDifferences(dist: Float64Array, il: Int32Array, ij: Int32Array, dm: Float64Array): void {
+  for (let t = 0; t < dm.length; t++) dm[t] = dist[il[t]!]! - dist[ij[t]!]!;
+}
+
+/**
+ * h_a = (deg_a/2)·x_a − Σ_{b listed under a} w_ab·x_b, with deg the weighted degrees of the pair graph, so that
+ * XᵀH + HᵀX = Σ_(a,b) w_ab (x_a − x_b)(x_a − x_b)ᵀ (each pair listed once).
+ */
+function jsLaplacianRows(
+  x: Float64Array,
+  w: Float64Array,
+  B: Int32Array,
+  start: Int32Array,
+  h: Float64Array,
+  deg: Float64Array,
+  n: number,
+  p: number,
+): void {
+  deg.fill(0);
+  h.fill(0);
+  for (let a = 0; a < n; a++) {
+    const oa = a * p;
+    const end = start[a + 1]!;
+    let da = 0;
+    for (let s = start[a]!; s < end; s++) {
+      const ws = w[s]!;
+      if (ws === 0) continue;
+      const b = B[s]!;
+      const ob = b * p;
+      for (let c = 0; c < p; c++) h[oa + c]! -= ws * x[ob + c]!;
+      deg[b]! += ws;
+      da += ws;
+    }
+    deg[a]! += da;
+  }
+  for (let a = 0; a < n; a++) {
+    const half = 0.5 * deg[a]!;
+    if (half === 0) continue;
+    const oa = a * p;
+    for (let c = 0; c < p; c++) h[oa + c]! += half * x[oa + c]!;
+  }
+}
+
+/** g = Σ_a x_a h_aᵀ (p×p). */
+function jsRank1Sum(x: Float64Array, h: Float64Array, g: Float64Array, n: number, p: number): void {
+  g.fill(0);
+  for (let a = 0; a < n; a++) {
+    const o = a * p;
+    for (let r = 0; r < p; r++) {
+      const xr = x[o + r]!;
+      const gr = r * p;
+      for (let c = 0; c < p; c++) g[gr + c]! += xr * h[o + c]!;
+    }
+  }
+}
+
+function jsPerturbation(
+  dm: Float64Array,
+  q: Float64Array,
+  tIJ: Int32Array,
+  tIL: Int32Array,
+  tJL: Int32Array,
+  pairW: Float64Array,
+  jlW: Float64Array,
+  counts: Int32Array,
+  tau2: number,
+  eps: number,
+  half: number,
+  quarter: number,
+  grad: boolean,
+): number {
+  let sum = 0;
+  let violated = 0;
+  let active = 0;
+  for (let t = 0; t < dm.length; t++) {
+    const d = dm[t]!;
+    if (d < 0) {
+      sum += tau2;
+      violated++;
+      continue;
+    }
+    const jl = tJL[t]!;
+    const qe = q[jl]! + eps;
+    const m2 = (d * d) / (4 * qe);
+    if (m2 > tau2) continue;
+    sum += tau2 - m2;
+    active++;
+    if (grad) {
+      const a = d / qe;
+      pairW[tIJ[t]!]! += half * a;
+      pairW[tIL[t]!]! -= half * a;
+      jlW[jl]! += quarter * a * a;
+    }
+  }
+  counts[0] = violated;
+  counts[1] = active;
+  return sum;
+}
+
+function jsHinge(
+  dm: Float64Array,
+  tIJ: Int32Array,
+  tIL: Int32Array,
+  pairW: Float64Array,
+  counts: Int32Array,
+  margin: number,
+  weight: number,
+  grad: boolean,
+): number {
+  let sum = 0;
+  let active = 0;
+  for (let t = 0; t < dm.length; t++) {
+    const d = dm[t]!;
+    if (d < margin) {
+      sum += margin - d;
+      active++;
+      if (grad) {
+        pairW[tIJ[t]!]! += weight;
+        pairW[tIL[t]!]! -= weight;
+      }
+    }
+  }
+  counts[0] = active;
+  return sum;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// WebAssembly backend: a minimal encoder for the instructions the kernels use, the kernels written against it,
+// and the glue. Reference: the WebAssembly core specification 2.0, binary format (§5) and SIMD (§5.4.8).
+
+type Code = number[];
+
+const I32 = 0x7f;
+const F64 = 0x7c;
+const V128 = 0x7b;
+type ValType = typeof I32 | typeof F64 | typeof V128;
+
+function uleb(v: number): Code {
+  const out: Code = [];
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+function sleb(v: number): Code {
+  const out: Code = [];
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const vec = (items: Code[]): Code => [...uleb(items.length), ...items.flat()];
+const name = (s: string): Code => vec(Array.from(s, (ch) => [ch.charCodeAt(0)]));
+const cat = (...parts: Code[]): Code => parts.flat();
+
+// instructions (expressions are byte arrays in stack order)
+const i32c = (k: number): Code => [0x41, ...sleb(k)];
+const f64c = (k: number): Code => [0x44, ...new Uint8Array(Float64Array.of(k).buffer)];
+const bin =
+  (opcode: number) =>
+  (a: Code, b: Code): Code => [...a, ...b, opcode];
+const i32add = bin(0x6a);
+const i32mul = bin(0x6c);
+const i32and = bin(0x71);
+const i32shl = bin(0x74);
+const i32lt = bin(0x48);
+const f64add = bin(0xa0);
+const f64sub = bin(0xa1);
+const f64mul = bin(0xa2);
+const f64div = bin(0xa3);
+const f64ne = bin(0x62);
+const f64lt = bin(0x63);
+const f64gt = bin(0x64);
+const simd = (op: number): Code => [0xfd, ...uleb(op)];
+const v128zero = (): Code => [...simd(12), ...new Array<number>(16).fill(0)];
+const f64x2splat = (a: Code): Code => [...a, ...simd(20)];
+const f64x2lane = (a: Code, lane: 0 | 1): Code => [...a, ...simd(33), lane];
+const f64x2add = (a: Code, b: Code): Code => [...a, ...b, ...simd(240)];
+const f64x2mul = (a: Code, b: Code): Code => [...a, ...b, ...simd(242)];
+const f64load = (addr: Code): Code => [...addr, 0x2b, 3, 0];
+const f64store = (addr: Code, v: Code): Code => [...addr, ...v, 0x39, 3, 0];
+const i32load = (addr: Code, offset = 0): Code => [...addr, 0x28, 2, ...uleb(offset)];
+const i32store = (addr: Code, v: Code): Code => [...addr, ...v, 0x36, 2, 0];
+const v128load = (addr: Code): Code => [...addr, ...simd(0), 3, 0];
+const v128store = (addr: Code, v: Code): Code => [...addr, ...v, ...simd(11), 3, 0];
+/** base + 8·i and base + 4·i: the byte address of element i of an f64 or i32 array. */
+const at8 = (base: Code, i: Code): Code => i32add(base, i32shl(i, i32c(3)));
+const at4 = (base: Code, i: Code): Code => i32add(base, i32shl(i, i32c(2)));
+
+/** Parses "a b s:f64 v:v128" into named value types (i32 when no type is given). */
+function decl(spec: string): Array<[string, ValType]> {
+  const types: Record<string, ValType> = { i32: I32, f64: F64, v128: V128 };
+  return spec
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((item) => {
+      const [n, t = "i32"] = item.split(":");
+      return [n!, types[t]!];
+    });
+}
+
+/** A function under construction: named parameters and locals, structured control flow. */
+class Fn {
+  private readonly index = new Map<string, number>();
+  private readonly localTypes: ValType[] = [];
+  readonly paramTypes: ValType[];
+  body: Code = [];
+
+  constructor(
+    readonly exportName: string,
+    params: Array<[string, ValType]>,
+    locals: Array<[string, ValType]>,
+    readonly result: ValType | null,
+  ) {
+    this.paramTypes = params.map(([, t]) => t);
+    params.forEach(([n], k) => this.index.set(n, k));
+    for (const [n, t] of locals) {
+      this.index.set(n, params.length + this.localTypes.length);
+      this.localTypes.push(t);
+    }
+  }
+
+  private slot(n: string): number {
+    const k = this.index.get(n);
+    if (k === undefined) throw new Error(`wasm kernel ${this.exportName}: unknown local ${n}`);
+    return k;
+  }
+
+  get(n: string): Code {
+    return [0x20, ...uleb(this.slot(n))];
+  }
+  set(n: string, v: Code): Code {
+    return [...v, 0x21, ...uleb(this.slot(n))];
+  }
+  /** n += v (i32). */
+  inc(n: string, v: Code = i32c(1)): Code {
+    return this.set(n, i32add(this.get(n), v));
+  }
+
+  /** The byte address of row i of an n×p f64 matrix at `base`: base + 8·i·p. */
+  row(base: string, i: string): Code {
+    return i32add(this.get(base), i32shl(i32mul(this.get(i), this.get("p")), i32c(3)));
+  }
+
+  /**
+   * for (a = 0; a < n; a++) { before; for (s = start[a]; s < start[a + 1]; s++) perPair; after } — a walk over
+   * pairs in CSR form (locals a, s, end; parameters start, n).
+   */
+  csr(before: Code, perPair: Code, after: Code = []): Code {
+    const startAt = (k: number) => i32load(at4(this.get("start"), this.get("a")), k);
+    return this.for(
+      "a",
+      i32c(0),
+      this.get("n"),
+      cat(before, this.set("end", startAt(4)), this.for("s", startAt(0), this.get("end"), perPair), after),
+    );
+  }
+
+  /** f64 array[idx] += v, through the i32 local "addr". */
+  addTo(base: string, idx: Code, v: Code): Code {
+    return cat(
+      this.set("addr", at8(this.get(base), idx)),
+      f64store(this.get("addr"), f64add(f64load(this.get("addr")), v)),
+    );
+  }
+
+  /** for (i = from; i < to; i += step) body   (`to` re-evaluated each time: pass a local) */
+  for(i: string, from: Code, to: Code, body: Code, step = 1): Code {
+    return cat(this.set(i, from), whileLoop(i32lt(this.get(i), to), cat(body, this.inc(i, i32c(step)))));
+  }
+
+  encode(): Code {
+    const groups: Code[] = [];
+    for (const t of this.localTypes) groups.push([1, t]);
+    const code = cat(vec(groups), this.body, [0x0b]);
+    return cat(uleb(code.length), code);
+  }
+}
+
+/** block { loop { if (!cond) break; body; continue } } */
+const whileLoop = (cond: Code, body: Code): Code =>
+  cat([0x02, 0x40, 0x03, 0x40], cond, [0x45, 0x0d, 1], body, [0x0c, 0, 0x0b, 0x0b]);
+const ifThen = (cond: Code, then: Code): Code => cat(cond, [0x04, 0x40], then, [0x0b]);
+const ifElse = (cond: Code, then: Code, otherwise: Code): Code =>
+  cat(cond, [0x04, 0x40], then, [0x05], otherwise, [0x0b]);
+
+/**
+ * for (c = 0; c < p; ) { two lanes at a time while c + 1 < p, then one }: `pair(c)` and `single(c)` emit the
+ * bodies; `p2` must hold p & ~1.
+ */
+function lanes(f: Fn, c: string, p: string, p2: string, pair: Code, single: Code): Code {
+  return cat(f.for(c, i32c(0), f.get(p2), pair, 2), ifThen(i32lt(f.get(c), f.get(p)), single));
+}
+
+/** Σ of the two lanes of a v128 local. */
+const laneSum = (f: Fn, v: string): Code => f64add(f64x2lane(f.get(v), 0), f64x2lane(f.get(v), 1));
+
+function kernelForms(): Fn {
+  const f = new Fn(
+    "forms",
+    decl("x m y sx ry n p"),
+    decl("a c d p2 p4 xa ya s:f64 r:f64 yc:f64 acc:v128 acc2:v128 xs:v128"),
+    null,
+  );
+  const mAt = (dc: number) =>
+    at8(f.get("m"), i32add(i32mul(f.get("d"), f.get("p")), i32add(f.get("c"), i32c(dc))));
+  f.body = cat(
+    f.set("p2", i32and(f.get("p"), i32c(-2))),
+    f.set("p4", i32and(f.get("p"), i32c(-4))),
+    f.for(
+      "a",
+      i32c(0),
+      f.get("n"),
+      cat(
+        f.set("xa", f.row("x", "a")),
+        f.set("ya", f.row("y", "a")),
+        // four output columns per pass over the row (two v128 accumulators share each splat of x_ad), then a
+        // pair, then a single column; every output is still the sum over d in ascending order
+        f.set("c", i32c(0)),
+        whileLoop(
+          i32lt(f.get("c"), f.get("p4")),
+          cat(
+            f.set("acc", v128zero()),
+            f.set("acc2", v128zero()),
+            f.for(
+              "d",
+              i32c(0),
+              f.get("p"),
+              cat(
+                f.set("xs", f64x2splat(f64load(at8(f.get("xa"), f.get("d"))))),
+                f.set("acc", f64x2add(f.get("acc"), f64x2mul(f.get("xs"), v128load(mAt(0))))),
+                f.set("acc2", f64x2add(f.get("acc2"), f64x2mul(f.get("xs"), v128load(mAt(2))))),
+              ),
+            ),
+            v128store(at8(f.get("ya"), f.get("c")), f.get("acc")),
+            v128store(at8(f.get("ya"), i32add(f.get("c"), i32c(2))), f.get("acc2")),
+            f.inc("c", i32c(4)),
+          ),
+        ),
+        ifThen(
+          i32lt(f.get("c"), f.get("p2")),
+          cat(
+            f.set("acc", v128zero()),
+            f.for(
+              "d",
+              i32c(0),
+              f.get("p"),
+              f.set(
+                "acc",
+                f64x2add(
+                  f.get("acc"),
+                  f64x2mul(f64x2splat(f64load(at8(f.get("xa"), f.get("d")))), v128load(mAt(0))),
+                ),
+              ),
+            ),
+            v128store(at8(f.get("ya"), f.get("c")), f.get("acc")),
+            f.inc("c", i32c(2)),
+          ),
+        ),
+        ifThen(
+          i32lt(f.get("c"), f.get("p")),
+          cat(
+            f.set("s", f64c(0)),
+            f.for(
+              "d",
+              i32c(0),
+              f.get("p"),
+              f.set("s", f64add(f.get("s"), f64mul(f64load(at8(f.get("xa"), f.get("d"))), f64load(mAt(0))))),
+            ),
+            f64store(at8(f.get("ya"), f.get("c")), f.get("s")),
+          ),
+        ),
+        f.set("s", f64c(0)),
+        f.set("r", f64c(0)),
+        f.for(
+          "c",
+          i32c(0),
+          f.get("p"),
+          cat(
+            f.set("yc", f64load(at8(f.get("ya"), f.get("c")))),
+            f.set("s", f64add(f.get("s"), f64mul(f64load(at8(f.get("xa"), f.get("c"))), f.get("yc")))),
+            f.set("r", f64add(f.get("r"), f64mul(f.get("yc"), f.get("yc")))),
+          ),
+        ),
+        f64store(at8(f.get("sx"), f.get("a")), f.get("s")),
+        f64store(at8(f.get("ry"), f.get("a")), f.get("r")),
+      ),
+    ),
+  );
+  return f;
+}
+
+function kernelPairDots(): Fn {
+  const f = new Fn(
+    "pairDots",
+    decl("u v na B start out n p"),
+    decl("a s end ua vb c b p2 acc:f64 vacc:v128"),
+    null,
+  );
+  const lane = (k: string) => at8(f.get(k), f.get("c"));
+  f.body = cat(
+    f.set("p2", i32and(f.get("p"), i32c(-2))),
+    f.csr(
+      f.set("ua", f.row("u", "a")),
+      cat(
+        f.set("b", i32load(at4(f.get("B"), f.get("s")))),
+        f.set("vb", f.row("v", "b")),
+        f.set("vacc", v128zero()),
+        f.set("acc", f64c(0)),
+        lanes(
+          f,
+          "c",
+          "p",
+          "p2",
+          f.set("vacc", f64x2add(f.get("vacc"), f64x2mul(v128load(lane("ua")), v128load(lane("vb"))))),
+          f.set("acc", f64mul(f64load(lane("ua")), f64load(lane("vb")))),
+        ),
+        f.set("acc", f64add(laneSum(f, "vacc"), f.get("acc"))),
+        f64store(
+          at8(f.get("out"), f.get("s")),
+          f64sub(
+            f64add(f64load(at8(f.get("na"), f.get("a"))), f64load(at8(f.get("na"), f.get("b")))),
+            f64add(f.get("acc"), f.get("acc")),
+          ),
+        ),
+      ),
+    ),
+  );
+  return f;
+}
+
+function kernelDifferences(): Fn {
+  const f = new Fn("differences", decl("dist il ij dm T"), decl("t"), null);
+  const pick = (idx: string) => f64load(at8(f.get("dist"), i32load(at4(f.get(idx), f.get("t")))));
+  f.body = f.for(
+    "t",
+    i32c(0),
+    f.get("T"),
+    f64store(at8(f.get("dm"), f.get("t")), f64sub(pick("il"), pick("ij"))),
+  );
+  return f;
+}
+
+function kernelLaplacian(): Fn {
+  const f = new Fn(
+    "laplacian",
+    decl("x w B start h deg n p"),
+    decl("a s end b c p2 ha xb k ws:f64 da:f64 half:f64 wv:v128"),
+    null,
+  );
+  // h_row[c] += scale·x_row[c] for c < p, scale given as f64 (splatted) — scale = −w or deg/2
+  const axpyRow = (hrow: string, xrow: string, scale: string) =>
+    cat(
+      f.set("wv", f64x2splat(f.get(scale))),
+      lanes(
+        f,
+        "c",
+        "p",
+        "p2",
+        v128store(
+          at8(f.get(hrow), f.get("c")),
+          f64x2add(
+            v128load(at8(f.get(hrow), f.get("c"))),
+            f64x2mul(f.get("wv"), v128load(at8(f.get(xrow), f.get("c")))),
+          ),
+        ),
+        f64store(
+          at8(f.get(hrow), f.get("c")),
+          f64add(
+            f64load(at8(f.get(hrow), f.get("c"))),
+            f64mul(f.get(scale), f64load(at8(f.get(xrow), f.get("c")))),
+          ),
+        ),
+      ),
+    );
+  const degAt = (i: string) => at8(f.get("deg"), f.get(i));
+  f.body = cat(
+    f.set("p2", i32and(f.get("p"), i32c(-2))),
+    f.for("k", i32c(0), f.get("n"), f64store(at8(f.get("deg"), f.get("k")), f64c(0))),
+    f.for("k", i32c(0), i32mul(f.get("n"), f.get("p")), f64store(at8(f.get("h"), f.get("k")), f64c(0))),
+    f.csr(
+      cat(f.set("ha", f.row("h", "a")), f.set("da", f64c(0))),
+      cat(
+        f.set("ws", f64load(at8(f.get("w"), f.get("s")))),
+        ifThen(
+          f64ne(f.get("ws"), f64c(0)),
+          cat(
+            f.set("b", i32load(at4(f.get("B"), f.get("s")))),
+            f.set("xb", f.row("x", "b")),
+            f64store(degAt("b"), f64add(f64load(degAt("b")), f.get("ws"))),
+            f.set("da", f64add(f.get("da"), f.get("ws"))),
+            f.set("ws", f64sub(f64c(0), f.get("ws"))),
+            axpyRow("ha", "xb", "ws"),
+          ),
+        ),
+      ),
+      f64store(degAt("a"), f64add(f64load(degAt("a")), f.get("da"))),
+    ),
+    f.for(
+      "a",
+      i32c(0),
+      f.get("n"),
+      cat(
+        f.set("half", f64mul(f64c(0.5), f64load(degAt("a")))),
+        ifThen(
+          f64ne(f.get("half"), f64c(0)),
+          cat(f.set("ha", f.row("h", "a")), f.set("xb", f.row("x", "a")), axpyRow("ha", "xb", "half")),
+        ),
+      ),
+    ),
+  );
+  return f;
+}
+
+/**
+ * g = Σ_a x_a h_aᵀ (= XᵀH) as dot products over the points: two rows of g (r, r1) and two columns (one v128) per
+ * pass, so each loaded h pair serves two accumulators. Each entry is summed over a in ascending order.
+ */
+function kernelRank1Sum(): Fn {
+  const f = new Fn(
+    "rank1Sum",
+    decl("x h g n p"),
+    decl("a r r1 c p2 o s0:f64 s1:f64 hc:f64 acc0:v128 acc1:v128 hv:v128"),
+    null,
+  );
+  const xAt = (r: string) => f64load(at8(f.get("x"), i32add(f.get("o"), f.get(r))));
+  const gAt = (r: string) => at8(f.get("g"), i32add(i32mul(f.get(r), f.get("p")), f.get("c")));
+  const overPoints = (body: Code) =>
+    f.for("a", i32c(0), f.get("n"), cat(f.set("o", i32mul(f.get("a"), f.get("p"))), body));
+  f.body = cat(
+    f.set("p2", i32and(f.get("p"), i32c(-2))),
+    f.for(
+      "r",
+      i32c(0),
+      f.get("p"),
+      cat(
+        f.set("r1", i32add(f.get("r"), i32c(1))),
+        ifThen([...i32lt(f.get("r1"), f.get("p")), 0x45], f.set("r1", f.get("r"))),
+        lanes(
+          f,
+          "c",
+          "p",
+          "p2",
+          cat(
+            f.set("acc0", v128zero()),
+            f.set("acc1", v128zero()),
+            overPoints(
+              cat(
+                f.set("hv", v128load(at8(f.get("h"), i32add(f.get("o"), f.get("c"))))),
+                f.set("acc0", f64x2add(f.get("acc0"), f64x2mul(f64x2splat(xAt("r")), f.get("hv")))),
+                f.set("acc1", f64x2add(f.get("acc1"), f64x2mul(f64x2splat(xAt("r1")), f.get("hv")))),
+              ),
+            ),
+            v128store(gAt("r"), f.get("acc0")),
+            v128store(gAt("r1"), f.get("acc1")),
+          ),
+          cat(
+            f.set("s0", f64c(0)),
+            f.set("s1", f64c(0)),
+            overPoints(
+              cat(
+                f.set("hc", f64load(at8(f.get("h"), i32add(f.get("o"), f.get("c"))))),
+                f.set("s0", f64add(f.get("s0"), f64mul(xAt("r"), f.get("hc")))),
+                f.set("s1", f64add(f.get("s1"), f64mul(xAt("r1"), f.get("hc")))),
+              ),
+            ),
+            f64store(gAt("r"), f.get("s0")),
+            f64store(gAt("r1"), f.get("s1")),
+          ),
+        ),
+      ),
+      2,
+    ),
+  );
+  return f;
+}
+
+function kernelPerturbation(): Fn {
+  const f = new Fn(
+    "perturbation",
+    decl("dm q tIJ tIL tJL pairW jlW counts T tau2:f64 eps:f64 half:f64 quarter:f64 grad"),
+    decl("t jl viol act addr d:f64 qe:f64 m2:f64 sum:f64 A:f64"),
+    F64,
+  );
+  const tri = (arr: string) => i32load(at4(f.get(arr), f.get("t")));
+  f.body = cat(
+    f.set("sum", f64c(0)),
+    f.for(
+      "t",
+      i32c(0),
+      f.get("T"),
+      cat(
+        f.set("d", f64load(at8(f.get("dm"), f.get("t")))),
+        ifElse(
+          f64lt(f.get("d"), f64c(0)),
+          cat(f.set("sum", f64add(f.get("sum"), f.get("tau2"))), f.inc("viol")),
+          cat(
+            f.set("jl", tri("tJL")),
+            f.set("qe", f64add(f64load(at8(f.get("q"), f.get("jl"))), f.get("eps"))),
+            f.set("m2", f64div(f64mul(f.get("d"), f.get("d")), f64mul(f64c(4), f.get("qe")))),
+            ifThen(
+              [...f64gt(f.get("m2"), f.get("tau2")), 0x45],
+              cat(
+                f.set("sum", f64add(f.get("sum"), f64sub(f.get("tau2"), f.get("m2")))),
+                f.inc("act"),
+                ifThen(
+                  f.get("grad"),
+                  cat(
+                    f.set("A", f64div(f.get("d"), f.get("qe"))),
+                    f.addTo("pairW", tri("tIJ"), f64mul(f.get("half"), f.get("A"))),
+                    f.addTo("pairW", tri("tIL"), f64sub(f64c(0), f64mul(f.get("half"), f.get("A")))),
+                    f.addTo("jlW", f.get("jl"), f64mul(f64mul(f.get("quarter"), f.get("A")), f.get("A"))),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+    i32store(f.get("counts"), f.get("viol")),
+    i32store(i32add(f.get("counts"), i32c(4)), f.get("act")),
+    f.get("sum"),
+  );
+  return f;
+}
+
+function kernelHinge(): Fn {
+  const f = new Fn(
+    "hinge",
+    decl("dm tIJ tIL pairW counts T margin:f64 weight:f64 grad"),
+    decl("t act addr d:f64 sum:f64"),
+    F64,
+  );
+  const tri = (arr: string) => i32load(at4(f.get(arr), f.get("t")));
+  f.body = cat(
+    f.set("sum", f64c(0)),
+    f.for(
+      "t",
+      i32c(0),
+      f.get("T"),
+      cat(
+        f.set("d", f64load(at8(f.get("dm"), f.get("t")))),
+        ifThen(
+          f64lt(f.get("d"), f.get("margin")),
+          cat(
+            f.set("sum", f64add(f.get("sum"), f64sub(f.get("margin"), f.get("d")))),
+            f.inc("act"),
+            ifThen(
+              f.get("grad"),
+              cat(
+                f.addTo("pairW", tri("tIJ"), f.get("weight")),
+                f.addTo("pairW", tri("tIL"), f64sub(f64c(0), f.get("weight"))),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+    i32store(f.get("counts"), f.get("act")),
+    f.get("sum"),
+  );
+  return f;
+}
+
+/** The module: memory imported as env.mem (at least one page), one export per kernel. */
+function assemble(): Uint8Array {
+  const fns = [
+    kernelForms(),
+    kernelPairDots(),
+    kernelDifferences(),
+    kernelLaplacian(),
+    kernelRank1Sum(),
+    kernelPerturbation(),
+    kernelHinge(),
+  ];
+  const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
+  const types = fns.map((f) =>
+    cat([0x60], vec(f.paramTypes.map((t) => [t])), vec(f.result ? [[f.result]] : [])),
+  );
+  return Uint8Array.from(
+    cat(
+      [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      section(1, vec(types)),
+      section(2, vec([cat(name("env"), name("mem"), [0x02, 0x00], uleb(1))])),
+      section(3, vec(fns.map((_, k) => uleb(k)))),
+      section(7, vec(fns.map((f, k) => cat(name(f.exportName), [0x00], uleb(k))))),
+      section(10, vec(fns.map((f) => f.encode()))),
+    ),
+  );
+}
+
+/**
+ * The part of the WebAssembly JS API used here, typed locally: the project compiles against ES2022 without the DOM
+ * library, and the global may be missing altogether (then the JS backend is used).
+ */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+let cachedModule: object | null | undefined;
+
+/** The compiled module, or null when WebAssembly (with SIMD) is unavailable. Compiled once per process. */
+function wasmModule(): object | null {
+  if (cachedModule !== undefined) return cachedModule;
+  cachedModule = null;
+  try {
+    if (wasmApi) {
+      const bytes = assemble();
+      if (wasmApi.validate(bytes)) cachedModule = new wasmApi.Module(bytes);
+    }
+  } catch {
+    cachedModule = null;
+  }
+  return cachedModule;
+}
+
+interface WasmExports {
+  forms(x: number, m: number, y: number, sx: number, ry: number, n: number, p: number): void;
+  pairDots(
+    u: number,
+    v: number,
+    na: number,
+    B: number,
+    start: number,
+    out: number,
+    n: number,
+    p: number,
+  ): void;
+  differences(dist: number, il: number, ij: number, dm: number, T: number): void;
+  laplacian(
+    x: number,
+    w: number,
+    B: number,
+    start: number,
+    h: number,
+    deg: number,
+    n: number,
+    p: number,
+  ): void;
+  rank1Sum(x: number, h: number, g: number, n: number, p: number): void;
+  perturbation(
+    dm: number,
+    q: number,
+    tIJ: number,
+    tIL: number,
+    tJL: number,
+    pairW: number,
+    jlW: number,
+    counts: number,
+    T: number,
+    tau2: number,
+    eps: number,
+    half: number,
+    quarter: number,
+    grad: number,
+  ): number;
+  hinge(
+    dm: number,
+    tIJ: number,
+    tIL: number,
+    pairW: number,
+    counts: number,
+    T: number,
+    margin: number,
+    weight: number,
+    grad: number,
+  ): number;
+}
+
+function wasmKernels(mod: object, sizes: KernelSizes): Kernels {
+  const api = wasmApi!;
+  let memory: { buffer: ArrayBuffer } | undefined;
+  const alloc = allocate(sizes, (bytes) => {
+    memory = new api.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+    return memory.buffer;
+  });
+  const inst = new api.Instance(mod, { env: { mem: memory! } });
+  const k = inst.exports as unknown as WasmExports;
+  const o = alloc.offsets;
+  const b = alloc.buffers;
+  const { n, p } = b;
+  const T = b.dm.length;
+  return {
+    backend: "wasm",
+    buffers: b,
+    forms: () => k.forms(o.x, o.m, o.y, o.sx, o.ry, n, p),
+    pairForms: (graph) =>
+      graph === "pairs"
+        ? k.pairDots(o.x, o.y, o.sx, o.pairB, o.pairStart, o.dist, n, p)
+        : k.pairDots(o.y, o.y, o.ry, o.jlB, o.jlStart, o.q, n, p),
+    differences: () => k.differences(o.dist, o.tIL, o.tIJ, o.dm, T),
+    laplacianProduct: (graph) => {
+      if (graph === "pairs") k.laplacian(o.x, o.pairW, o.pairB, o.pairStart, o.h, o.deg, n, p);
+      else k.laplacian(o.x, o.jlW, o.jlB, o.jlStart, o.h, o.deg, n, p);
+      k.rank1Sum(o.x, o.h, o.g, n, p);
+    },
+    perturbation: (tau2, eps, half, quarter, grad) =>
+      k.perturbation(
+        o.dm,
+        o.q,
+        o.tIJ,
+        o.tIL,
+        o.tJL,
+        o.pairW,
+        o.jlW,
+        o.counts,
+        T,
+        tau2,
+        eps,
+        half,
+        quarter,
+        grad ? 1 : 0,
+      ),
+    hinge: (margin, weight, grad) =>
+      k.hinge(o.dm, o.tIJ, o.tIL, o.pairW, o.counts, T, margin, weight, grad ? 1 : 0),
+  };
+}

@@ -29,38 +29,67 @@ export function sqDistances(a: Mat, b: Mat, out?: Mat): Mat {
   const A = a.data;
   const B = b.data;
   const C = res.data;
+  // The same matrix on both sides (training-set distances): compute the upper triangle and mirror it.
+  const symmetric = A === B && m === n;
   const block = Math.max(8, Math.floor(4096 / Math.max(1, d)));
   for (let j0 = 0; j0 < n; j0 += block) {
     const j1 = Math.min(n, j0 + block);
-    for (let i = 0; i < m; i++) {
-      const ao = i * d;
-      const co = i * n;
-      let j = j0;
+    const iEnd = symmetric ? Math.min(m, j1) : m;
+    let i = 0;
+    for (; i + 2 <= iEnd; i += 2) {
+      const a0 = i * d;
+      const a1 = a0 + d;
+      let j = symmetric ? Math.max(j0, i) : j0;
       for (; j + 2 <= j1; j += 2) {
         const b0 = j * d;
         const b1 = b0 + d;
-        let s0 = 0;
-        let s1 = 0;
+        let s00 = 0;
+        let s01 = 0;
+        let s10 = 0;
+        let s11 = 0;
         for (let k = 0; k < d; k++) {
-          const x = A[ao + k]!;
-          const t0 = x - B[b0 + k]!;
-          const t1 = x - B[b1 + k]!;
-          s0 += t0 * t0;
-          s1 += t1 * t1;
+          const x0 = A[a0 + k]!;
+          const x1 = A[a1 + k]!;
+          const y0 = B[b0 + k]!;
+          const y1 = B[b1 + k]!;
+          const t00 = x0 - y0;
+          const t01 = x0 - y1;
+          const t10 = x1 - y0;
+          const t11 = x1 - y1;
+          s00 += t00 * t00;
+          s01 += t01 * t01;
+          s10 += t10 * t10;
+          s11 += t11 * t11;
         }
-        C[co + j] = s0;
-        C[co + j + 1] = s1;
+        C[i * n + j] = s00;
+        C[i * n + j + 1] = s01;
+        C[(i + 1) * n + j] = s10;
+        C[(i + 1) * n + j + 1] = s11;
       }
       for (; j < j1; j++) {
-        const bo = j * d;
-        let s = 0;
-        for (let k = 0; k < d; k++) {
-          const t = A[ao + k]! - B[bo + k]!;
-          s += t * t;
-        }
-        C[co + j] = s;
+        C[i * n + j] = rowDist(A, a0, B, j * d, d);
+        C[(i + 1) * n + j] = rowDist(A, a1, B, j * d, d);
       }
+    }
+    for (; i < iEnd; i++) {
+      for (let j = symmetric ? Math.max(j0, i) : j0; j < j1; j++)
+        C[i * n + j] = rowDist(A, i * d, B, j * d, d);
+    }
+  }
+  if (symmetric) {
+    for (let i = 0; i < m; i++) {
+      C[i * n + i] = 0;
+      for (let j = 0; j < i; j++) C[i * n + j] = C[j * n + i]!;
     }
   }
   return res;
+}
+
+function rowDist(A: Float64Array, ao: number, B: Float64Array, bo: number, d: number): number {
+  let s = 0;
+  for (let k = 0; k < d; k++) {
+    const t = A[ao + k]! - B[bo + k]!;
+    s += t * t;
+  }
+  return s;
 }

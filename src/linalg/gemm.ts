@@ -1,5 +1,5 @@
 import { RobustMetricError } from "../errors.js";
-import type { Mat } from "./mat.js";
+import { type Mat, transpose } from "./mat.js";
 
 function out(rows: number, cols: number, given: Mat | undefined, what: string): Mat {
   if (!given) return { rows, cols, data: new Float64Array(rows * cols) };
@@ -13,8 +13,7 @@ function out(rows: number, cols: number, given: Mat | undefined, what: string): 
 }
 
 /**
- * C = A·B (A m×k, B k×n). i-k-j loop order over row-major data so the innermost loop streams rows of B and C;
- * four rows of A at a time share each loaded row of B.
+ * C = A·B (A m×k, B k×n).
  *
  * @throws RobustMetricError SHAPE_MISMATCH quoting both shapes.
  * @example gemm(fromRows([[1, 2]]), fromRows([[3], [4]])) // [[11]]
@@ -23,50 +22,8 @@ export function gemm(a: Mat, b: Mat, o?: Mat): Mat {
   if (a.cols !== b.rows) {
     throw new RobustMetricError("SHAPE_MISMATCH", `gemm: A is ${a.rows}×${a.cols}, B is ${b.rows}×${b.cols}`);
   }
-  const c = out(a.rows, b.cols, o, "gemm");
-  gemmKernel(a.rows, b.cols, a.cols, a.data, b.data, c.data);
-  return c;
-}
-
-/** Raw kernel: c (m×n) = a (m×k) · b (k×n), overwriting c. */
-export function gemmKernel(
-  m: number,
-  n: number,
-  k: number,
-  a: Float64Array,
-  b: Float64Array,
-  c: Float64Array,
-): void {
-  c.fill(0, 0, m * n);
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const c0 = i * n;
-    const c1 = c0 + n;
-    const c2 = c1 + n;
-    const c3 = c2 + n;
-    for (let p = 0; p < k; p++) {
-      const a0 = a[i * k + p]!;
-      const a1 = a[(i + 1) * k + p]!;
-      const a2 = a[(i + 2) * k + p]!;
-      const a3 = a[(i + 3) * k + p]!;
-      const bo = p * n;
-      for (let j = 0; j < n; j++) {
-        const bv = b[bo + j]!;
-        c[c0 + j]! += a0 * bv;
-        c[c1 + j]! += a1 * bv;
-        c[c2 + j]! += a2 * bv;
-        c[c3 + j]! += a3 * bv;
-      }
-    }
-  }
-  for (; i < m; i++) {
-    const co = i * n;
-    for (let p = 0; p < k; p++) {
-      const av = a[i * k + p]!;
-      const bo = p * n;
-      for (let j = 0; j < n; j++) c[co + j]! += av * b[bo + j]!;
-    }
-  }
+  // Packing Bᵀ once makes every entry a contiguous dot product (the register-blocked gemmABt kernel).
+  return gemmABt(a, transpose(b), o);
 }
 
 /**

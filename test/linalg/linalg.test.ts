@@ -109,6 +109,11 @@ describe("sqDistances", () => {
         for (let k = 0; k < 7; k++) s += (a.data[i * 7 + k]! - b.data[j * 7 + k]!) ** 2;
         expect(d.data[i * 9 + j]).toBeCloseTo(s, 12);
       }
+    // the symmetric shortcut (same matrix on both sides) gives exactly the general result
+    const x = rand(37, 5, new Rng(9));
+    const same = sqDistances(x, x);
+    const general = sqDistances(x, { ...x, data: x.data.slice() });
+    expect(Array.from(same.data)).toEqual(Array.from(general.data));
     // two points 1e8 from the origin, 1e-3 apart: the expansion formula would give garbage
     const shifted = 1e8 + 1e-3;
     const gap = shifted - 1e8; // exact (Sterbenz): the representable offset

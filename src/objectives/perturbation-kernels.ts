@@ -75,11 +75,17 @@ export interface KernelSizes {
 
 /**
  * Builds the kernels: wasm when `backend` is "wasm" or "auto" and the runtime supports WebAssembly SIMD, else
- * JavaScript. "wasm" throws when it is unavailable (so tests can insist on it).
+ * JavaScript. "wasm" throws when it is unavailable (so tests can insist on it). `specialise` (default true)
+ * selects the module compiled for this p (coordinate loops unrolled, p ≤ 48) over the generic one; both give the
+ * same bits.
  */
-export function createKernels(sizes: KernelSizes, backend: "auto" | "wasm" | "js" = "auto"): Kernels {
+export function createKernels(
+  sizes: KernelSizes,
+  backend: "auto" | "wasm" | "js" = "auto",
+  specialise = true,
+): Kernels {
   if (backend !== "js") {
-    const mod = wasmModule();
+    const mod = wasmModule(sizes.p, specialise);
     if (mod) return wasmKernels(mod, sizes);
     if (backend === "wasm") throw new Error("WebAssembly SIMD is not available in this runtime");
   }
@@ -457,7 +463,17 @@ function decl(spec: string): Array<[string, ValType]> {
     });
 }
 
-/** A function under construction: named parameters and locals, structured control flow. */
+/**
+ * An element index for a memory access: a number is a compile-time constant (the access becomes a memarg offset),
+ * an array is an i32 expression computed at run time.
+ */
+type Lane = number | Code;
+
+/**
+ * A function under construction: named parameters and locals, structured control flow, and memory accesses
+ * that are unrolled with constant offsets when the dimension P is known when the module is built (P = null:
+ * generic loops over the i32 parameter "p").
+ */
 class Fn {
   private readonly index = new Map<string, number>();
   private readonly localTypes: ValType[] = [];
@@ -469,13 +485,17 @@ class Fn {
     params: Array<[string, ValType]>,
     locals: Array<[string, ValType]>,
     readonly result: ValType | null,
+    readonly P: number | null,
   ) {
     this.paramTypes = params.map(([, t]) => t);
     params.forEach(([n], k) => this.index.set(n, k));
-    for (const [n, t] of locals) {
-      this.index.set(n, params.length + this.localTypes.length);
-      this.localTypes.push(t);
-    }
+    for (const [n, t] of locals) this.local(n, t);
+  }
+
+  /** Declares one more local (e.g. accumulators whose number depends on P). */
+  local(n: string, t: ValType): void {
+    this.index.set(n, this.paramTypes.length + this.localTypes.length);
+    this.localTypes.push(t);
   }
 
   private slot(n: string): number {
@@ -495,9 +515,66 @@ class Fn {
     return this.set(n, i32add(this.get(n), v));
   }
 
+  /** p: the constant P or the parameter "p". */
+  dim(): Code {
+    return this.P !== null ? i32c(this.P) : this.get("p");
+  }
+
   /** The byte address of row i of an n×p f64 matrix at `base`: base + 8·i·p. */
   row(base: string, i: string): Code {
-    return i32add(this.get(base), i32shl(i32mul(this.get(i), this.get("p")), i32c(3)));
+    const stride = this.P !== null ? i32c(8 * this.P) : i32shl(this.get("p"), i32c(3));
+    return i32add(this.get(base), i32mul(this.get(i), stride));
+  }
+
+  private ea(base: string, lane: Lane): [Code, number] {
+    return typeof lane === "number" ? [this.get(base), 8 * lane] : [at8(this.get(base), lane), 0];
+  }
+  /** v128 / f64 loads and stores of element `lane` of the f64 array whose address is in local `base`. */
+  ldv(base: string, lane: Lane): Code {
+    const [addr, off] = this.ea(base, lane);
+    return [...addr, ...simd(0), 3, ...uleb(off)];
+  }
+  stv(base: string, lane: Lane, v: Code): Code {
+    const [addr, off] = this.ea(base, lane);
+    return [...addr, ...v, ...simd(11), 3, ...uleb(off)];
+  }
+  ldf(base: string, lane: Lane): Code {
+    const [addr, off] = this.ea(base, lane);
+    return [...addr, 0x2b, 3, ...uleb(off)];
+  }
+  stf(base: string, lane: Lane, v: Code): Code {
+    const [addr, off] = this.ea(base, lane);
+    return [...addr, ...v, 0x39, 3, ...uleb(off)];
+  }
+
+  /**
+   * The coordinates 0..p−1 two at a time, then the odd one: `pair(c)` for c = 0, 2, …, `single(p − 1)` when p is
+   * odd. Unrolled when P is known; else a loop over the local "c" (needs the local "p2" = p & ~1, set by
+   * `prologue`).
+   */
+  lanes(pair: (c: Lane) => Code, single: (c: Lane) => Code): Code {
+    if (this.P !== null) {
+      const out: Code[] = [];
+      let c = 0;
+      for (; c + 1 < this.P; c += 2) out.push(pair(c));
+      if (c < this.P) out.push(single(c));
+      return cat(...out);
+    }
+    return cat(
+      this.for("c", i32c(0), this.get("p2"), pair(this.get("c")), 2),
+      ifThen(i32lt(this.get("c"), this.get("p")), single(this.get("c"))),
+    );
+  }
+
+  /** body(c) for c = 0..p−1, unrolled when P is known (else a loop over the local "c"). */
+  each(body: (c: Lane) => Code): Code {
+    if (this.P !== null) return cat(...Array.from({ length: this.P }, (_, c) => body(c)));
+    return this.for("c", i32c(0), this.get("p"), body(this.get("c")));
+  }
+
+  /** Sets p2 = p & ~1 for the generic `lanes` loop. */
+  prologue(): Code {
+    return this.P !== null ? [] : this.set("p2", i32and(this.get("p"), i32c(-2)));
   }
 
   /**
@@ -522,7 +599,7 @@ class Fn {
     );
   }
 
-  /** for (i = from; i < to; i += step) body   (`to` re-evaluated each time: pass a local) */
+  /** for (i = from; i < to; i += step) body   (`to` re-evaluated each time: pass a local or a constant) */
   for(i: string, from: Code, to: Code, body: Code, step = 1): Code {
     return cat(this.set(i, from), whileLoop(i32lt(this.get(i), to), cat(body, this.inc(i, i32c(step)))));
   }
@@ -542,29 +619,72 @@ const ifThen = (cond: Code, then: Code): Code => cat(cond, [0x04, 0x40], then, [
 const ifElse = (cond: Code, then: Code, otherwise: Code): Code =>
   cat(cond, [0x04, 0x40], then, [0x05], otherwise, [0x0b]);
 
-/**
- * for (c = 0; c < p; ) { two lanes at a time while c + 1 < p, then one }: `pair(c)` and `single(c)` emit the
- * bodies; `p2` must hold p & ~1.
- */
-function lanes(f: Fn, c: string, p: string, p2: string, pair: Code, single: Code): Code {
-  return cat(f.for(c, i32c(0), f.get(p2), pair, 2), ifThen(i32lt(f.get(c), f.get(p)), single));
-}
-
 /** Σ of the two lanes of a v128 local. */
 const laneSum = (f: Fn, v: string): Code => f64add(f64x2lane(f.get(v), 0), f64x2lane(f.get(v), 1));
 
-function kernelForms(): Fn {
+/**
+ * y = x·M, sx_a = x_a·y_a, ry_a = ‖y_a‖². Output columns in blocks of four (two v128 accumulators share each
+ * splat of x_ad), then two, then one; every y_ac is Σ_d x_ad·M_dc in ascending d, as the JavaScript kernel.
+ */
+function kernelForms(P: number | null): Fn {
   const f = new Fn(
     "forms",
     decl("x m y sx ry n p"),
-    decl("a c d p2 p4 xa ya s:f64 r:f64 yc:f64 acc:v128 acc2:v128 xs:v128"),
+    decl("a c d p2 xa ya md s:f64 r:f64 yc:f64 acc:v128 acc2:v128 xs:v128"),
     null,
+    P,
   );
-  const mAt = (dc: number) =>
-    at8(f.get("m"), i32add(i32mul(f.get("d"), f.get("p")), i32add(f.get("c"), i32c(dc))));
+  // m row d, column c: the local "md" walks the rows of M (md = m + 8·d·p), the column is the lane
+  const overD = (body: Code) =>
+    cat(
+      f.set("md", f.get("m")),
+      f.for("d", i32c(0), f.dim(), cat(body, f.inc("md", i32shl(f.dim(), i32c(3))))),
+    );
+  const xd = () => f64load(at8(f.get("xa"), f.get("d")));
+  const block = (c: Lane, width: 1 | 2 | 4): Code => {
+    const c2 = typeof c === "number" ? c + 2 : i32add(c, i32c(2));
+    if (width === 1) {
+      return cat(
+        f.set("s", f64c(0)),
+        overD(f.set("s", f64add(f.get("s"), f64mul(xd(), f.ldf("md", c))))),
+        f.stf("ya", c, f.get("s")),
+      );
+    }
+    return cat(
+      f.set("acc", v128zero()),
+      f.set("acc2", v128zero()),
+      overD(
+        cat(
+          f.set("xs", f64x2splat(xd())),
+          f.set("acc", f64x2add(f.get("acc"), f64x2mul(f.get("xs"), f.ldv("md", c)))),
+          width === 4 ? f.set("acc2", f64x2add(f.get("acc2"), f64x2mul(f.get("xs"), f.ldv("md", c2)))) : [],
+        ),
+      ),
+      f.stv("ya", c, f.get("acc")),
+      width === 4 ? f.stv("ya", c2, f.get("acc2")) : [],
+    );
+  };
+  let columns: Code;
+  if (P !== null) {
+    const parts: Code[] = [];
+    let c = 0;
+    for (; c + 3 < P; c += 4) parts.push(block(c, 4));
+    if (c + 1 < P) {
+      parts.push(block(c, 2));
+      c += 2;
+    }
+    if (c < P) parts.push(block(c, 1));
+    columns = cat(...parts);
+  } else {
+    const c = f.get("c");
+    columns = cat(
+      f.set("c", i32c(0)),
+      whileLoop(i32lt(i32add(c, i32c(3)), f.get("p")), cat(block(c, 4), f.inc("c", i32c(4)))),
+      ifThen(i32lt(i32add(c, i32c(1)), f.get("p")), cat(block(c, 2), f.inc("c", i32c(2)))),
+      ifThen(i32lt(c, f.get("p")), block(c, 1)),
+    );
+  }
   f.body = cat(
-    f.set("p2", i32and(f.get("p"), i32c(-2))),
-    f.set("p4", i32and(f.get("p"), i32c(-4))),
     f.for(
       "a",
       i32c(0),
@@ -572,71 +692,13 @@ function kernelForms(): Fn {
       cat(
         f.set("xa", f.row("x", "a")),
         f.set("ya", f.row("y", "a")),
-        // four output columns per pass over the row (two v128 accumulators share each splat of x_ad), then a
-        // pair, then a single column; every output is still the sum over d in ascending order
-        f.set("c", i32c(0)),
-        whileLoop(
-          i32lt(f.get("c"), f.get("p4")),
-          cat(
-            f.set("acc", v128zero()),
-            f.set("acc2", v128zero()),
-            f.for(
-              "d",
-              i32c(0),
-              f.get("p"),
-              cat(
-                f.set("xs", f64x2splat(f64load(at8(f.get("xa"), f.get("d"))))),
-                f.set("acc", f64x2add(f.get("acc"), f64x2mul(f.get("xs"), v128load(mAt(0))))),
-                f.set("acc2", f64x2add(f.get("acc2"), f64x2mul(f.get("xs"), v128load(mAt(2))))),
-              ),
-            ),
-            v128store(at8(f.get("ya"), f.get("c")), f.get("acc")),
-            v128store(at8(f.get("ya"), i32add(f.get("c"), i32c(2))), f.get("acc2")),
-            f.inc("c", i32c(4)),
-          ),
-        ),
-        ifThen(
-          i32lt(f.get("c"), f.get("p2")),
-          cat(
-            f.set("acc", v128zero()),
-            f.for(
-              "d",
-              i32c(0),
-              f.get("p"),
-              f.set(
-                "acc",
-                f64x2add(
-                  f.get("acc"),
-                  f64x2mul(f64x2splat(f64load(at8(f.get("xa"), f.get("d")))), v128load(mAt(0))),
-                ),
-              ),
-            ),
-            v128store(at8(f.get("ya"), f.get("c")), f.get("acc")),
-            f.inc("c", i32c(2)),
-          ),
-        ),
-        ifThen(
-          i32lt(f.get("c"), f.get("p")),
-          cat(
-            f.set("s", f64c(0)),
-            f.for(
-              "d",
-              i32c(0),
-              f.get("p"),
-              f.set("s", f64add(f.get("s"), f64mul(f64load(at8(f.get("xa"), f.get("d"))), f64load(mAt(0))))),
-            ),
-            f64store(at8(f.get("ya"), f.get("c")), f.get("s")),
-          ),
-        ),
+        columns,
         f.set("s", f64c(0)),
         f.set("r", f64c(0)),
-        f.for(
-          "c",
-          i32c(0),
-          f.get("p"),
+        f.each((c) =>
           cat(
-            f.set("yc", f64load(at8(f.get("ya"), f.get("c")))),
-            f.set("s", f64add(f.get("s"), f64mul(f64load(at8(f.get("xa"), f.get("c"))), f.get("yc")))),
+            f.set("yc", f.ldf("ya", c)),
+            f.set("s", f64add(f.get("s"), f64mul(f.ldf("xa", c), f.get("yc")))),
             f.set("r", f64add(f.get("r"), f64mul(f.get("yc"), f.get("yc")))),
           ),
         ),
@@ -648,16 +710,20 @@ function kernelForms(): Fn {
   return f;
 }
 
-function kernelPairDots(): Fn {
+/**
+ * out[s] = na[a] + na[b] − 2·u_a·v_b over the pairs in CSR form; the dot product sums the even and the odd
+ * coordinates in the two lanes, then adds the odd tail (the JavaScript kernel's order).
+ */
+function kernelPairDots(P: number | null): Fn {
   const f = new Fn(
     "pairDots",
     decl("u v na B start out n p"),
     decl("a s end ua vb c b p2 acc:f64 vacc:v128"),
     null,
+    P,
   );
-  const lane = (k: string) => at8(f.get(k), f.get("c"));
   f.body = cat(
-    f.set("p2", i32and(f.get("p"), i32c(-2))),
+    f.prologue(),
     f.csr(
       f.set("ua", f.row("u", "a")),
       cat(
@@ -665,13 +731,9 @@ function kernelPairDots(): Fn {
         f.set("vb", f.row("v", "b")),
         f.set("vacc", v128zero()),
         f.set("acc", f64c(0)),
-        lanes(
-          f,
-          "c",
-          "p",
-          "p2",
-          f.set("vacc", f64x2add(f.get("vacc"), f64x2mul(v128load(lane("ua")), v128load(lane("vb"))))),
-          f.set("acc", f64mul(f64load(lane("ua")), f64load(lane("vb")))),
+        f.lanes(
+          (c) => f.set("vacc", f64x2add(f.get("vacc"), f64x2mul(f.ldv("ua", c), f.ldv("vb", c)))),
+          (c) => f.set("acc", f64mul(f.ldf("ua", c), f.ldf("vb", c))),
         ),
         f.set("acc", f64add(laneSum(f, "vacc"), f.get("acc"))),
         f64store(
@@ -688,7 +750,7 @@ function kernelPairDots(): Fn {
 }
 
 function kernelDifferences(): Fn {
-  const f = new Fn("differences", decl("dist il ij dm T"), decl("t"), null);
+  const f = new Fn("differences", decl("dist il ij dm T"), decl("t"), null, null);
   const pick = (idx: string) => f64load(at8(f.get("dist"), i32load(at4(f.get(idx), f.get("t")))));
   f.body = f.for(
     "t",
@@ -699,45 +761,60 @@ function kernelDifferences(): Fn {
   return f;
 }
 
-function kernelLaplacian(): Fn {
+/**
+ * h_a = (deg_a/2)·x_a − Σ_{b listed under a} w_ab·x_b and the weighted degrees (see jsLaplacianRows). With P
+ * known, the row h_a is accumulated in registers over the anchor's pairs and stored once.
+ */
+function kernelLaplacian(P: number | null): Fn {
   const f = new Fn(
     "laplacian",
     decl("x w B start h deg n p"),
-    decl("a s end b c p2 ha xb k ws:f64 da:f64 half:f64 wv:v128"),
+    decl("a s end b c p2 ha xb k ws:f64 da:f64 half:f64 ut:f64 wv:v128"),
     null,
+    P,
   );
-  // h_row[c] += scale·x_row[c] for c < p, scale given as f64 (splatted) — scale = −w or deg/2
-  const axpyRow = (hrow: string, xrow: string, scale: string) =>
+  const K = P !== null ? P >> 1 : 0;
+  for (let k = 0; k < K; k++) f.local(`u${k}`, V128);
+  const reg = (c: Lane) => `u${(c as number) >> 1}`;
+  const degAt = (i: string) => at8(f.get("deg"), f.get(i));
+  // row[c] += scale·x_row[c] in memory, scale an f64 local (splatted into wv)
+  const axpyRow = (row: string, xrow: string, scale: string) =>
     cat(
       f.set("wv", f64x2splat(f.get(scale))),
-      lanes(
-        f,
-        "c",
-        "p",
-        "p2",
-        v128store(
-          at8(f.get(hrow), f.get("c")),
-          f64x2add(
-            v128load(at8(f.get(hrow), f.get("c"))),
-            f64x2mul(f.get("wv"), v128load(at8(f.get(xrow), f.get("c")))),
-          ),
-        ),
-        f64store(
-          at8(f.get(hrow), f.get("c")),
-          f64add(
-            f64load(at8(f.get(hrow), f.get("c"))),
-            f64mul(f.get(scale), f64load(at8(f.get(xrow), f.get("c")))),
-          ),
-        ),
+      f.lanes(
+        (c) => f.stv(row, c, f64x2add(f.ldv(row, c), f64x2mul(f.get("wv"), f.ldv(xrow, c)))),
+        (c) => f.stf(row, c, f64add(f.ldf(row, c), f64mul(f.get(scale), f.ldf(xrow, c)))),
       ),
     );
-  const degAt = (i: string) => at8(f.get("deg"), f.get(i));
+  const gather =
+    P !== null
+      ? cat(
+          f.set("wv", f64x2splat(f.get("ws"))),
+          f.lanes(
+            (c) => f.set(reg(c), f64x2add(f.get(reg(c)), f64x2mul(f.get("wv"), f.ldv("xb", c)))),
+            (c) => f.set("ut", f64add(f.get("ut"), f64mul(f.get("ws"), f.ldf("xb", c)))),
+          ),
+        )
+      : axpyRow("ha", "xb", "ws");
+  const zeroRow =
+    P !== null
+      ? cat(...Array.from({ length: K }, (_, k) => f.set(`u${k}`, v128zero())), f.set("ut", f64c(0)))
+      : [];
+  const storeRow =
+    P !== null
+      ? f.lanes(
+          (c) => f.stv("ha", c, f.get(reg(c))),
+          (c) => f.stf("ha", c, f.get("ut")),
+        )
+      : [];
   f.body = cat(
-    f.set("p2", i32and(f.get("p"), i32c(-2))),
+    f.prologue(),
     f.for("k", i32c(0), f.get("n"), f64store(at8(f.get("deg"), f.get("k")), f64c(0))),
-    f.for("k", i32c(0), i32mul(f.get("n"), f.get("p")), f64store(at8(f.get("h"), f.get("k")), f64c(0))),
+    P !== null
+      ? []
+      : f.for("k", i32c(0), i32mul(f.get("n"), f.dim()), f64store(at8(f.get("h"), f.get("k")), f64c(0))),
     f.csr(
-      cat(f.set("ha", f.row("h", "a")), f.set("da", f64c(0))),
+      cat(f.set("ha", f.row("h", "a")), f.set("da", f64c(0)), zeroRow),
       cat(
         f.set("ws", f64load(at8(f.get("w"), f.get("s")))),
         ifThen(
@@ -748,11 +825,11 @@ function kernelLaplacian(): Fn {
             f64store(degAt("b"), f64add(f64load(degAt("b")), f.get("ws"))),
             f.set("da", f64add(f.get("da"), f.get("ws"))),
             f.set("ws", f64sub(f64c(0), f.get("ws"))),
-            axpyRow("ha", "xb", "ws"),
+            gather,
           ),
         ),
       ),
-      f64store(degAt("a"), f64add(f64load(degAt("a")), f.get("da"))),
+      cat(f64store(degAt("a"), f64add(f64load(degAt("a")), f.get("da"))), storeRow),
     ),
     f.for(
       "a",
@@ -771,22 +848,60 @@ function kernelLaplacian(): Fn {
 }
 
 /**
- * g = Σ_a x_a h_aᵀ (= XᵀH) as dot products over the points: two rows of g (r, r1) and two columns (one v128) per
- * pass, so each loaded h pair serves two accumulators. Each entry is summed over a in ascending order.
+ * g = Σ_a x_a h_aᵀ (= XᵀH), each entry summed over a in ascending order. With P known: one row of g per pass
+ * over the points, its P entries in registers; else two rows and two columns per pass.
  */
-function kernelRank1Sum(): Fn {
+function kernelRank1Sum(P: number | null): Fn {
   const f = new Fn(
     "rank1Sum",
     decl("x h g n p"),
-    decl("a r r1 c p2 o s0:f64 s1:f64 hc:f64 acc0:v128 acc1:v128 hv:v128"),
+    decl("a r r1 c p2 o xp hp gr s0:f64 s1:f64 hc:f64 xr:f64 acc0:v128 acc1:v128 hv:v128 xv:v128"),
     null,
+    P,
   );
+  if (P !== null) {
+    const K = P >> 1;
+    for (let k = 0; k < K; k++) f.local(`g${k}`, V128);
+    const reg = (c: Lane) => `g${(c as number) >> 1}`;
+    f.body = f.for(
+      "r",
+      i32c(0),
+      i32c(P),
+      cat(
+        ...Array.from({ length: K }, (_, k) => f.set(`g${k}`, v128zero())),
+        f.set("s0", f64c(0)),
+        f.set("xp", at8(f.get("x"), f.get("r"))),
+        f.set("hp", f.get("h")),
+        f.for(
+          "a",
+          i32c(0),
+          f.get("n"),
+          cat(
+            f.set("xr", f64load(f.get("xp"))),
+            f.set("xv", f64x2splat(f.get("xr"))),
+            f.lanes(
+              (c) => f.set(reg(c), f64x2add(f.get(reg(c)), f64x2mul(f.get("xv"), f.ldv("hp", c)))),
+              (c) => f.set("s0", f64add(f.get("s0"), f64mul(f.get("xr"), f.ldf("hp", c)))),
+            ),
+            f.inc("xp", i32c(8 * P)),
+            f.inc("hp", i32c(8 * P)),
+          ),
+        ),
+        f.set("gr", f.row("g", "r")),
+        f.lanes(
+          (c) => f.stv("gr", c, f.get(reg(c))),
+          (c) => f.stf("gr", c, f.get("s0")),
+        ),
+      ),
+    );
+    return f;
+  }
   const xAt = (r: string) => f64load(at8(f.get("x"), i32add(f.get("o"), f.get(r))));
   const gAt = (r: string) => at8(f.get("g"), i32add(i32mul(f.get(r), f.get("p")), f.get("c")));
   const overPoints = (body: Code) =>
     f.for("a", i32c(0), f.get("n"), cat(f.set("o", i32mul(f.get("a"), f.get("p"))), body));
   f.body = cat(
-    f.set("p2", i32and(f.get("p"), i32c(-2))),
+    f.prologue(),
     f.for(
       "r",
       i32c(0),
@@ -794,37 +909,35 @@ function kernelRank1Sum(): Fn {
       cat(
         f.set("r1", i32add(f.get("r"), i32c(1))),
         ifThen([...i32lt(f.get("r1"), f.get("p")), 0x45], f.set("r1", f.get("r"))),
-        lanes(
-          f,
-          "c",
-          "p",
-          "p2",
-          cat(
-            f.set("acc0", v128zero()),
-            f.set("acc1", v128zero()),
-            overPoints(
-              cat(
-                f.set("hv", v128load(at8(f.get("h"), i32add(f.get("o"), f.get("c"))))),
-                f.set("acc0", f64x2add(f.get("acc0"), f64x2mul(f64x2splat(xAt("r")), f.get("hv")))),
-                f.set("acc1", f64x2add(f.get("acc1"), f64x2mul(f64x2splat(xAt("r1")), f.get("hv")))),
+        f.lanes(
+          () =>
+            cat(
+              f.set("acc0", v128zero()),
+              f.set("acc1", v128zero()),
+              overPoints(
+                cat(
+                  f.set("hv", v128load(at8(f.get("h"), i32add(f.get("o"), f.get("c"))))),
+                  f.set("acc0", f64x2add(f.get("acc0"), f64x2mul(f64x2splat(xAt("r")), f.get("hv")))),
+                  f.set("acc1", f64x2add(f.get("acc1"), f64x2mul(f64x2splat(xAt("r1")), f.get("hv")))),
+                ),
               ),
+              v128store(gAt("r"), f.get("acc0")),
+              v128store(gAt("r1"), f.get("acc1")),
             ),
-            v128store(gAt("r"), f.get("acc0")),
-            v128store(gAt("r1"), f.get("acc1")),
-          ),
-          cat(
-            f.set("s0", f64c(0)),
-            f.set("s1", f64c(0)),
-            overPoints(
-              cat(
-                f.set("hc", f64load(at8(f.get("h"), i32add(f.get("o"), f.get("c"))))),
-                f.set("s0", f64add(f.get("s0"), f64mul(xAt("r"), f.get("hc")))),
-                f.set("s1", f64add(f.get("s1"), f64mul(xAt("r1"), f.get("hc")))),
+          () =>
+            cat(
+              f.set("s0", f64c(0)),
+              f.set("s1", f64c(0)),
+              overPoints(
+                cat(
+                  f.set("hc", f64load(at8(f.get("h"), i32add(f.get("o"), f.get("c"))))),
+                  f.set("s0", f64add(f.get("s0"), f64mul(xAt("r"), f.get("hc")))),
+                  f.set("s1", f64add(f.get("s1"), f64mul(xAt("r1"), f.get("hc")))),
+                ),
               ),
+              f64store(gAt("r"), f.get("s0")),
+              f64store(gAt("r1"), f.get("s1")),
             ),
-            f64store(gAt("r"), f.get("s0")),
-            f64store(gAt("r1"), f.get("s1")),
-          ),
         ),
       ),
       2,
@@ -839,6 +952,7 @@ function kernelPerturbation(): Fn {
     decl("dm q tIJ tIL tJL pairW jlW counts T tau2:f64 eps:f64 half:f64 quarter:f64 grad"),
     decl("t jl viol act addr d:f64 qe:f64 m2:f64 sum:f64 A:f64"),
     F64,
+    null,
   );
   const tri = (arr: string) => i32load(at4(f.get(arr), f.get("t")));
   f.body = cat(
@@ -889,6 +1003,7 @@ function kernelHinge(): Fn {
     decl("dm tIJ tIL pairW counts T margin:f64 weight:f64 grad"),
     decl("t act addr d:f64 sum:f64"),
     F64,
+    null,
   );
   const tri = (arr: string) => i32load(at4(f.get(arr), f.get("t")));
   f.body = cat(
@@ -921,14 +1036,14 @@ function kernelHinge(): Fn {
   return f;
 }
 
-/** The module: memory imported as env.mem (at least one page), one export per kernel. */
-function assemble(): Uint8Array {
+/** The module for dimension P (null: any p): memory imported as env.mem (at least one page), one export per kernel. */
+function assemble(P: number | null): Uint8Array {
   const fns = [
-    kernelForms(),
-    kernelPairDots(),
+    kernelForms(P),
+    kernelPairDots(P),
     kernelDifferences(),
-    kernelLaplacian(),
-    kernelRank1Sum(),
+    kernelLaplacian(P),
+    kernelRank1Sum(P),
     kernelPerturbation(),
     kernelHinge(),
   ];
@@ -960,21 +1075,29 @@ interface WasmApi {
 }
 
 const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-let cachedModule: object | null | undefined;
+/** Dimensions up to this get a module of their own, with the coordinate loops unrolled. */
+const MAX_SPECIALISED_P = 48;
+const modules = new Map<number | "any", object | null>();
 
-/** The compiled module, or null when WebAssembly (with SIMD) is unavailable. Compiled once per process. */
-function wasmModule(): object | null {
-  if (cachedModule !== undefined) return cachedModule;
-  cachedModule = null;
+/**
+ * The compiled module for dimension p (unrolled when p ≤ 48 and `specialise`, else the generic one), or null
+ * when WebAssembly with SIMD is unavailable. Each module is assembled and compiled once per process.
+ */
+function wasmModule(p: number, specialise: boolean): object | null {
+  const key = specialise && p >= 1 && p <= MAX_SPECIALISED_P ? p : "any";
+  const cached = modules.get(key);
+  if (cached !== undefined) return cached;
+  let mod: object | null = null;
   try {
     if (wasmApi) {
-      const bytes = assemble();
-      if (wasmApi.validate(bytes)) cachedModule = new wasmApi.Module(bytes);
+      const bytes = assemble(key === "any" ? null : key);
+      if (wasmApi.validate(bytes)) mod = new wasmApi.Module(bytes);
     }
   } catch {
-    cachedModule = null;
+    mod = null;
   }
-  return cachedModule;
+  modules.set(key, mod);
+  return mod;
 }
 
 interface WasmExports {

@@ -267,7 +267,7 @@ export class TripletEngine {
    * @param triplets the triplet set; every index must be a row of X.
    * @param pairs optional extra pairs (e.g. LMNN's target pairs for the pull term), as two index arrays.
    * @param opts.backend "auto" (default: WebAssembly when available), "wasm" (throws INTERNAL when unavailable)
-   *   or "js".
+   *   or "js". `opts.specialise` (default true): use the wasm module compiled for this p (unrolled loops).
    * @throws RobustMetricError SHAPE_MISMATCH for arrays of different lengths; BAD_INPUT naming the first index
    *   that is not a row of X; NUMERICAL for a non-finite value in X.
    */
@@ -275,7 +275,7 @@ export class TripletEngine {
     X: Mat,
     triplets: TripletIndices,
     pairs?: { a: ArrayLike<number>; b: ArrayLike<number> },
-    opts: { backend?: "auto" | "wasm" | "js" } = {},
+    opts: { backend?: "auto" | "wasm" | "js"; specialise?: boolean } = {},
   ) {
     const { rows: n, cols: p } = X;
     this.n = n;
@@ -329,7 +329,11 @@ export class TripletEngine {
     const P = pairs0.grouped();
     const J = jls0.grouped();
     try {
-      this.kernels = createKernels({ n, p, T, P: P.a.length, J: J.a.length }, opts.backend ?? "auto");
+      this.kernels = createKernels(
+        { n, p, T, P: P.a.length, J: J.a.length },
+        opts.backend ?? "auto",
+        opts.specialise ?? true,
+      );
     } catch (e) {
       throw new RobustMetricError("INTERNAL", `TripletEngine: ${(e as Error).message}`, { cause: e });
     }

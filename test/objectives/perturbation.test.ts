@@ -305,17 +305,25 @@ describe("perturbation loss over a triplet set", () => {
 });
 
 describe("TripletEngine backends", () => {
-  it("WebAssembly and JavaScript kernels give the same bits (even and odd p)", () => {
+  it("WebAssembly (generic and unrolled for p) and JavaScript kernels give the same bits", () => {
     for (const [p, seed] of [
       [5, 1],
       [6, 2],
       [1, 3],
+      [2, 4],
+      [7, 5],
+      [14, 6],
     ] as const) {
       const { X, triplets, M } = randomProblem(17, p, 300, seed);
       const pairs = { a: triplets.anchor, b: triplets.target };
-      const results = (["js", "wasm"] as const).map((backend) => {
-        const engine = new TripletEngine(X, triplets, pairs, { backend });
-        expect(engine.backend).toBe(backend);
+      const variants = [
+        { backend: "js", specialise: false },
+        { backend: "wasm", specialise: false },
+        { backend: "wasm", specialise: true },
+      ] as const;
+      const results = variants.map((opts) => {
+        const engine = new TripletEngine(X, triplets, pairs, opts);
+        expect(engine.backend).toBe(opts.backend);
         engine.setMetric(M, { q: true });
         const pl = new PerturbationLoss({ tau: 1, lambda: 2 });
         const value = pl.accumulate(engine, true);
@@ -331,6 +339,7 @@ describe("TripletEngine backends", () => {
         };
       });
       expect(results[1]).toEqual(results[0]);
+      expect(results[2]).toEqual(results[0]);
       const direct = results[0]!.dm.reduce((s, d) => s + Math.max(0, 1 - d), 0);
       relClose(results[0]!.hinge, direct, 1e-13);
     }

@@ -1,10 +1,13 @@
 // The learner registry: every public method registers itself here (one line per learner), so that the
 // library, `fit --method` and `eval --methods` all see the same set.
 import { euclidean } from "./euclidean.js";
+import { lmnn } from "./lmnn.js";
 import { registerLearner } from "./registry.js";
 
 registerLearner(euclidean);
+registerLearner(lmnn);
 
 export { euclidean } from "./euclidean.js";
+export { lmnn } from "./lmnn.js";
 export { getLearner, learnerNames, registerLearner, resolveParams } from "./registry.js";
 export type { FitOptions, FitResult, Learner, ParamSpec, ParamValues } from "./types.js";

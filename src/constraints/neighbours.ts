@@ -1,0 +1,154 @@
+import { RobustMetricError } from "../errors.js";
+import { sqDistances } from "../linalg/distance.js";
+import type { Mat } from "../linalg/mat.js";
+
+/** Target neighbours: for anchor i, `index[start[i] .. start[i+1])` are its same-class neighbours, nearest first. */
+export interface TargetNeighbours {
+  start: Int32Array;
+  index: Int32Array;
+  /** Warnings (a class with fewer than k + 1 members). */
+  warnings: string[];
+}
+
+/** Rows per block when scanning all pairwise distances (memory O(BLOCK·n)). */
+const BLOCK = 256;
+
+/**
+ * Calls `visit(i, rowDistances)` for every row i of Z with its squared distances to all rows (direct
+ * differences), computed in blocks so that memory stays O(BLOCK·n).
+ */
+export function forEachDistanceRow(Z: Mat, visit: (i: number, d: Float64Array) => void): void {
+  const n = Z.rows;
+  for (let b0 = 0; b0 < n; b0 += BLOCK) {
+    const b1 = Math.min(n, b0 + BLOCK);
+    const D = sqDistances(
+      { rows: b1 - b0, cols: Z.cols, data: Z.data.subarray(b0 * Z.cols, b1 * Z.cols) },
+      Z,
+    ).data;
+    for (let r = 0; r < b1 - b0; r++) visit(b0 + r, D.subarray(r * n, (r + 1) * n));
+  }
+}
+
+/** The `count` smallest (distance, index) entries of d among indices where keep(j), ascending, ties to lower index. */
+export function nearest(d: Float64Array, count: number, keep: (j: number) => boolean): number[] {
+  const idx: number[] = [];
+  const dist: number[] = [];
+  for (let j = 0; j < d.length; j++) {
+    if (!keep(j)) continue;
+    const v = d[j]!;
+    if (idx.length === count && !(v < dist[count - 1]!)) continue;
+    let pos = idx.length < count ? idx.length : count - 1;
+    if (idx.length < count) {
+      idx.push(0);
+      dist.push(0);
+    }
+    while (pos > 0 && dist[pos - 1]! > v) {
+      idx[pos] = idx[pos - 1]!;
+      dist[pos] = dist[pos - 1]!;
+      pos--;
+    }
+    idx[pos] = j;
+    dist[pos] = v;
+  }
+  return idx;
+}
+
+/**
+ * The k nearest same-class points of every point under the Euclidean metric (LMNN's target neighbours, fixed
+ * before training). The point itself is excluded by index (so an exact duplicate is a legitimate neighbour), equal
+ * distances go to the lower index. A class with fewer than k + 1 members gives its points all the members there
+ * are (fewer than k targets) and one warning.
+ *
+ * @throws RobustMetricError BAD_INPUT for k < 1 or a length mismatch.
+ */
+export function targetNeighbours(X: Mat, y: Int32Array, k: number): TargetNeighbours {
+  if (!Number.isInteger(k) || k < 1)
+    throw new RobustMetricError("BAD_INPUT", `k must be a positive integer, got ${k}`);
+  if (X.rows !== y.length)
+    throw new RobustMetricError("SHAPE_MISMATCH", `X has ${X.rows} rows but y has ${y.length} labels`);
+  const n = X.rows;
+  const start = new Int32Array(n + 1);
+  const lists: number[][] = new Array(n);
+  const counts = new Map<number, number>();
+  for (const c of y) counts.set(c, (counts.get(c) ?? 0) + 1);
+  const warnings: string[] = [];
+  const small = [...counts].filter(([, m]) => m < k + 1).sort((a, b) => a[0] - b[0]);
+  if (small.length > 0) {
+    warnings.push(
+      `class code${small.length > 1 ? "s" : ""} ${small.map(([c, m]) => `${c} (${m} member${m === 1 ? "" : "s"})`).join(", ")} ` +
+        `ha${small.length > 1 ? "ve" : "s"} fewer than k + 1 = ${k + 1} points; their points use the neighbours there are`,
+    );
+  }
+  forEachDistanceRow(X, (i, d) => {
+    const c = y[i]!;
+    lists[i] = nearest(d, k, (j) => j !== i && y[j] === c);
+  });
+  for (let i = 0; i < n; i++) start[i + 1] = start[i]! + lists[i]!.length;
+  const index = new Int32Array(start[n]!);
+  for (let i = 0; i < n; i++) index.set(lists[i]!, start[i]!);
+  return { start, index, warnings };
+}
+
+/** Triplets as parallel index arrays (anchor i, target j, impostor l). */
+export interface Triplets {
+  anchor: Int32Array;
+  target: Int32Array;
+  impostor: Int32Array;
+}
+
+/**
+ * The LMNN-PL authors' fixed triplet set (reference/perturbation-loss.md §4): for every anchor i, its targets ×
+ * its v nearest other-class points under the Euclidean metric, all combinations, ordered by anchor, target rank,
+ * impostor rank; never refreshed.
+ */
+export function fixedTriplets(X: Mat, y: Int32Array, targets: TargetNeighbours, v: number): Triplets {
+  if (!Number.isInteger(v) || v < 1)
+    throw new RobustMetricError("BAD_INPUT", `v must be a positive integer, got ${v}`);
+  const a: number[] = [];
+  const t: number[] = [];
+  const l: number[] = [];
+  forEachDistanceRow(X, (i, d) => {
+    const imp = nearest(d, v, (j) => y[j] !== y[i]);
+    for (let s = targets.start[i]!; s < targets.start[i + 1]!; s++) {
+      for (const q of imp) {
+        a.push(i);
+        t.push(targets.index[s]!);
+        l.push(q);
+      }
+    }
+  });
+  return { anchor: Int32Array.from(a), target: Int32Array.from(t), impostor: Int32Array.from(l) };
+}
+
+/**
+ * LMNN's impostor candidates under the current metric (rows of Z = X·Lᵀ): for each anchor i, every other-class
+ * l with d²(i, l) < max_j d²(i, j) + margin over its targets j — a superset of the points that violate any of its
+ * triplets, so the triplet set (i, j, l) it yields is the active set until the metric moves far.
+ */
+export function impostorTriplets(Z: Mat, y: Int32Array, targets: TargetNeighbours, margin = 1): Triplets {
+  const a: number[] = [];
+  const t: number[] = [];
+  const l: number[] = [];
+  forEachDistanceRow(Z, (i, d) => {
+    const s0 = targets.start[i]!;
+    const s1 = targets.start[i + 1]!;
+    if (s1 === s0) return;
+    let radius = 0;
+    for (let s = s0; s < s1; s++) radius = Math.max(radius, d[targets.index[s]!]!);
+    radius += margin;
+    const c = y[i]!;
+    for (let q = 0; q < d.length; q++) {
+      if (y[q] === c || !(d[q]! < radius)) continue;
+      for (let s = s0; s < s1; s++) {
+        const j = targets.index[s]!;
+        // only triplets inside the hinge (or near it) can be active
+        if (d[q]! < d[j]! + margin) {
+          a.push(i);
+          t.push(j);
+          l.push(q);
+        }
+      }
+    }
+  });
+  return { anchor: Int32Array.from(a), target: Int32Array.from(t), impostor: Int32Array.from(l) };
+}

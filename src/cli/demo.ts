@@ -12,14 +12,16 @@ export const DEMO_METHODS = ["euclidean", "lmnn", "lmnn-pl", "nca", "itml", "gmm
 export function register(program: Command): void {
   program
     .command("demo")
-    .description("compare the learners on embedded data (iris and a synthetic blob set)")
+    .description(
+      "compare the learners on embedded data: iris, and Gaussian blobs with 2 informative and 4 noise features",
+    )
     .option("--splits <n>", "number of random 70/30 splits", "10")
     .option("--json", "print the eval JSON (one object per line, one line per data set)")
     .action((o: { splits: string; json?: boolean }) => {
       const available = new Set(learnerNames());
       const methods = DEMO_METHODS.filter((m) => available.has(m));
       const nSplits = Number(o.splits);
-      const sets = [iris(), blobs({ n: 300, classes: 3, d: 6, overlap: 1.5, seed: 1 })];
+      const sets = [iris(), blobs({ n: 300, classes: 3, d: 2, overlap: 1.2, noiseFeatures: 4, seed: 1 })];
       const reports: EvaluateReport[] = [];
       for (const ds of sets) {
         const bar = progress(ds.name ?? "demo");

@@ -29,35 +29,51 @@ function checkInt(name: string, v: number, min: number): void {
 /**
  * Gaussian blobs: `classes` centres drawn uniformly in [−5, 5]^d, then n points dealt round-robin to the classes,
  * each x = centre + overlap·N(0, I). Larger `overlap` = wider clusters = more overlap (1: well separated in
- * d = 2 on average, 3: heavily mixed).
+ * d = 2 on average, 3: heavily mixed). `noiseFeatures` appends that many pure-noise columns, N(0, 3²): the case
+ * where a learned metric beats the Euclidean one, since standardising cannot tell signal from noise.
  *
- * @param opts n = 300, classes = 3, d = 2, overlap = 1, seed = 0.
+ * @param opts n = 300, classes = 3, d = 2 (informative features), overlap = 1, noiseFeatures = 0, seed = 0.
  */
 export function blobs(
-  opts: { n?: number; classes?: number; d?: number; overlap?: number; seed?: number } = {},
+  opts: {
+    n?: number;
+    classes?: number;
+    d?: number;
+    overlap?: number;
+    noiseFeatures?: number;
+    seed?: number;
+  } = {},
 ): Dataset {
-  const { n = 300, classes = 3, d = 2, overlap = 1, seed = 0 } = opts;
+  const { n = 300, classes = 3, d: signal = 2, overlap = 1, noiseFeatures = 0, seed = 0 } = opts;
   checkInt("n", n, 2);
   checkInt("classes", classes, 2);
-  checkInt("d", d, 1);
+  checkInt("d", signal, 1);
+  checkInt("noiseFeatures", noiseFeatures, 0);
+  const d = signal + noiseFeatures;
   if (!(overlap > 0) || !Number.isFinite(overlap))
     throw new RobustMetricError("BAD_INPUT", `overlap must be > 0, got ${overlap}`);
   if (n < classes) throw new RobustMetricError("BAD_INPUT", `n = ${n} is smaller than classes = ${classes}`);
   const rng = new Rng(seed);
-  const centres = Float64Array.from({ length: classes * d }, () => 10 * rng.uniform() - 5);
+  const centres = Float64Array.from({ length: classes * d }, (_, k) =>
+    k % d < signal ? 10 * rng.uniform() - 5 : 0,
+  );
   const X = new Float64Array(n * d);
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const c = i % classes;
     y[i] = c;
-    for (let j = 0; j < d; j++) X[i * d + j] = centres[c * d + j]! + overlap * rng.normal();
+    for (let j = 0; j < d; j++)
+      X[i * d + j] = centres[c * d + j]! + (j < signal ? overlap : 3) * rng.normal();
   }
   return {
     X: { rows: n, cols: d, data: X },
     y,
     classes: Array.from({ length: classes }, (_, c) => `c${c}`),
     featureNames: Array.from({ length: d }, (_, j) => `x${j + 1}`),
-    name: `blobs-${n}x${d}-${classes}c`,
+    name:
+      noiseFeatures > 0
+        ? `blobs-${n}x${signal}+${noiseFeatures}noise-${classes}c`
+        : `blobs-${n}x${d}-${classes}c`,
   };
 }
 

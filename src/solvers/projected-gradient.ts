@@ -19,6 +19,8 @@ export interface ProjectedGradientOptions {
   minIter?: number;
   /** Eigenvalues below this become exactly 0 in the PSD projection (default 1e−10). */
   clip?: number;
+  /** Step growth after a decrease of F (default 1.01, the authors'); the step halves otherwise (floor 1e−4). */
+  grow?: number;
   /** Starting matrix (default I). */
   M0?: Mat;
   /**
@@ -63,6 +65,7 @@ export function projectedGradient(
   const eta = opts.eta ?? 1e-7;
   const minIter = opts.minIter ?? 50;
   const clip = opts.clip ?? 1e-10;
+  const grow = opts.grow ?? 1.01;
   let M = opts.M0 ? { rows: p, cols: p, data: opts.M0.data.slice() } : eye(p);
   let alpha = alpha0;
   let t = 1;
@@ -105,7 +108,7 @@ export function projectedGradient(
         trace[trace.length - 1] = check(r.value);
       }
     }
-    alpha = F < trace[t - 2]! ? 1.01 * alpha : Math.max(0.5 * alpha, 1e-4);
+    alpha = F < trace[t - 2]! ? grow * alpha : Math.max(0.5 * alpha, 1e-4);
   }
   return { M, iterations: t, converged, trace, eigenvalues };
 }

@@ -11,20 +11,14 @@ import { evaluateTerms, lmnn, lmnnTerms, targetPairs } from "../../src/learners/
 import { fromRows, type Mat, symmetrize, zeros } from "../../src/linalg/index.js";
 import { readDataset } from "../../src/node/read.js";
 import { projectedGradient } from "../../src/solvers/projected-gradient.js";
+import { TINY_X, TINY_Y } from "../objectives/perturbation-fixtures.js";
 
 const shared = fileURLToPath(new URL("../../../shared/", import.meta.url));
 const hasShared = existsSync(`${shared}splits/iris-10x70-30.json`);
 
 // reference/perturbation-loss.md §8.2 tiny fixture
-const tinyX = fromRows([
-  [0, 0],
-  [1, 0.2],
-  [0.3, 0.9],
-  [1.2, 1.1],
-  [2, 0.4],
-  [0.8, 1.6],
-]);
-const tinyY = Int32Array.from([0, 0, 0, 1, 1, 1]);
+const tinyX = TINY_X;
+const tinyY = TINY_Y;
 
 describe("LMNN constraints", () => {
   it("fixed triplets reproduce the authors' 24 triplets in their order (spec §4)", () => {

@@ -17,7 +17,9 @@ const reference: Record<string, Record<string, [number, number]>> = {
   digits: { lmnn: [0.9848, 23.2038], itml: [0.9759, 116.9826], nca: [0.9787, 7.1346] },
 };
 if (!existsSync(`${shared}/splits/iris-10x70-30.json`)) {
-  console.error(`bench:parity needs ${shared}/splits and ${shared}/datasets (run it from the project root beside shared/)`);
+  console.error(
+    `bench:parity needs ${shared}/splits and ${shared}/datasets (run it from the project root beside shared/)`,
+  );
   process.exit(2);
 }
 const methods = ["lmnn", "itml", "nca"].filter((m) => learnerNames().includes(m));

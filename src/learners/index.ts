@@ -2,12 +2,15 @@
 // library, `fit --method` and `eval --methods` all see the same set.
 import { euclidean } from "./euclidean.js";
 import { lmnn } from "./lmnn.js";
+import { lmnnPl } from "./lmnn-pl.js";
 import { registerLearner } from "./registry.js";
 
 registerLearner(euclidean);
 registerLearner(lmnn);
+registerLearner(lmnnPl);
 
 export { euclidean } from "./euclidean.js";
 export { lmnn } from "./lmnn.js";
+export { lmnnPl } from "./lmnn-pl.js";
 export { getLearner, learnerNames, registerLearner, resolveParams } from "./registry.js";
 export type { FitOptions, FitResult, Learner, ParamSpec, ParamValues } from "./types.js";

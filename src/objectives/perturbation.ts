@@ -606,6 +606,44 @@ export class PerturbationLoss implements TripletTerm {
 }
 
 /**
+ * The adversarial margins DM/(2√q) (spec §1.3, without eps) of the triplets that are not violated (DM ≥ 0) at
+ * the engine's current metric, in triplet order; +∞ where q = 0 < DM. `setMetric(M, { q: true })` must have run.
+ *
+ * @throws RobustMetricError INTERNAL when q was not computed.
+ * @example
+ * engine.setMetric(eye(p), { q: true });
+ * const m = satisfiedMargins(engine); // Australian split 1 at M = I: median 0.323276, max 0.706005
+ */
+export function satisfiedMargins(engine: TripletEngine): Float64Array {
+  engine.requireQ("satisfiedMargins");
+  const { dm, q, tripletJL } = engine;
+  const out: number[] = [];
+  for (let t = 0; t < dm.length; t++) {
+    const d = dm[t]!;
+    if (!(d >= 0)) continue;
+    const qt = q[tripletJL[t]!]!;
+    out.push(d === 0 ? 0 : qt > 0 ? d / (2 * Math.sqrt(qt)) : Number.POSITIVE_INFINITY);
+  }
+  return Float64Array.from(out);
+}
+
+/**
+ * The median of {@link satisfiedMargins} (the middle value; the mean of the two middle ones for an even count), 0
+ * when every triplet is violated. Used as the data-driven default of τ: it puts half of the satisfied triplets
+ * inside the desired margin at the start.
+ *
+ * @example
+ * engine.setMetric(eye(p), { q: true });
+ * const tau = medianSatisfiedMargin(engine);
+ */
+export function medianSatisfiedMargin(engine: TripletEngine): number {
+  const m = satisfiedMargins(engine).sort();
+  if (m.length === 0) return 0;
+  const h = m.length >> 1;
+  return m.length % 2 === 1 ? m[h]! : 0.5 * (m[h - 1]! + m[h]!);
+}
+
+/**
  * One-shot evaluation of the perturbation loss over a triplet set: value (λ/|T|)·Σ ℓ_P, symmetric gradient in M
  * and the counts. For repeated evaluations (a solver) build a {@link TripletEngine} once instead. For a learner
  * parametrised by L with M = LᵀL, the gradient in L is 2·L·G.

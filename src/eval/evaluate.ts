@@ -3,7 +3,7 @@ import { type PreprocessKind, Preprocessor } from "../data/preprocess.js";
 import { Rng } from "../data/rng.js";
 import { randomSplit, type Split } from "../data/splits.js";
 import { RobustMetricError } from "../errors.js";
-import { getLearner, resolveParams } from "../learners/registry.js";
+import { getLearner, resolveParams } from "../learners/index.js";
 import type { ParamValues } from "../learners/types.js";
 import { selectRows } from "../linalg/mat.js";
 import { KNeighborsClassifier } from "../neighbors/knn.js";

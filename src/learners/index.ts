@@ -1,15 +1,18 @@
 // The learner registry: every public method registers itself here (one line per learner), so that the
 // library, `fit --method` and `eval --methods` all see the same set.
 import { euclidean } from "./euclidean.js";
+import { gmml } from "./gmml.js";
 import { lmnn } from "./lmnn.js";
 import { lmnnPl } from "./lmnn-pl.js";
 import { registerLearner } from "./registry.js";
 
 registerLearner(euclidean);
 registerLearner(lmnn);
+registerLearner(gmml);
 registerLearner(lmnnPl);
 
 export { euclidean } from "./euclidean.js";
+export { gmml } from "./gmml.js";
 export { lmnn } from "./lmnn.js";
 export { lmnnPl } from "./lmnn-pl.js";
 export { getLearner, learnerNames, registerLearner, resolveParams } from "./registry.js";

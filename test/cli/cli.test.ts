@@ -2,7 +2,11 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { iris } from "../../src/data/embedded.js";
+import { Preprocessor } from "../../src/data/preprocess.js";
+import { pickLabels, randomSplits } from "../../src/eval/evaluate.js";
 import { loadModel } from "../../src/learners/model.js";
+import { selectRows } from "../../src/linalg/mat.js";
+import { KNeighborsClassifier } from "../../src/neighbors/knn.js";
 import { cli, tempDir } from "./helpers.js";
 
 const dir = tempDir();
@@ -134,6 +138,30 @@ describe("robust-metric eval", () => {
     expect(r.methods[0].splits).toHaveLength(1);
     const acc50 = r.methods[0].splits[0].accuracy * 50;
     expect(Math.abs(acc50 - Math.round(acc50))).toBeLessThan(1e-9);
+  });
+
+  it("fits the preprocessing on all rows with --transductive (the LMNN-PL authors' protocol)", async () => {
+    const base = [
+      "eval",
+      "--data",
+      allCsv,
+      "--splits",
+      "3",
+      "--preprocess",
+      "standardize+unitnorm",
+      "--json",
+    ];
+    const got = JSON.parse((await cli(...base, "--transductive")).stdout).methods[0].splits;
+    // recompute split 1 by hand: the same seeded splits, statistics from all 150 rows
+    const split = randomSplits(150, 3, 0.3, 0)[0]!;
+    const pre = Preprocessor.fit(ds.X, "standardize+unitnorm");
+    const knn = new KNeighborsClassifier({ k: 3 }).fit(
+      pre.apply(selectRows(ds.X, split.train)),
+      pickLabels(ds.y, split.train),
+    );
+    expect(got[0].accuracy).toBe(
+      knn.score(pre.apply(selectRows(ds.X, split.test)), pickLabels(ds.y, split.test)),
+    );
   });
 
   it("exits 2 for unknown methods, parameters and bad options", async () => {

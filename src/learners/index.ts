@@ -2,6 +2,7 @@
 // library, `fit --method` and `eval --methods` all see the same set.
 import { euclidean } from "./euclidean.js";
 import { gmml } from "./gmml.js";
+import { itml } from "./itml.js";
 import { lmnn } from "./lmnn.js";
 import { lmnnPl } from "./lmnn-pl.js";
 import { registerLearner } from "./registry.js";
@@ -9,10 +10,12 @@ import { registerLearner } from "./registry.js";
 registerLearner(euclidean);
 registerLearner(lmnn);
 registerLearner(gmml);
+registerLearner(itml);
 registerLearner(lmnnPl);
 
 export { euclidean } from "./euclidean.js";
 export { gmml } from "./gmml.js";
+export { itml } from "./itml.js";
 export { lmnn } from "./lmnn.js";
 export { lmnnPl } from "./lmnn-pl.js";
 export { getLearner, learnerNames, registerLearner, resolveParams } from "./registry.js";

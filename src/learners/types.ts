@@ -21,7 +21,10 @@ export interface FitResult {
   metric: MahalanobisMetric;
   iterations: number;
   converged: boolean;
-  /** Objective value per iteration (empty for closed-form learners). */
+  /**
+   * Objective value per iteration (one value for closed-form learners; for ITML, whose Bregman projections have no
+   * cheap objective, the convergence measure per sweep).
+   */
   objective: number[];
   seconds: number;
   /** The resolved hyper-parameters actually used. */

@@ -1,0 +1,87 @@
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../src/data/rng.js";
+import { parseSplitsFile } from "../../src/data/splits.js";
+import { evaluateMethods } from "../../src/eval/evaluate.js";
+import { itml } from "../../src/learners/itml.js";
+import { resolveParams } from "../../src/learners/registry.js";
+import { eigh, fromRows, zeros } from "../../src/linalg/index.js";
+import { readDataset } from "../../src/node/read.js";
+import { itmlProjections } from "../../src/solvers/bregman.js";
+
+const shared = fileURLToPath(new URL("../../../shared/", import.meta.url));
+const hasShared = existsSync(`${shared}splits/iris-10x70-30.json`);
+
+const quad = (M: { data: Float64Array }, v: number[]) => {
+  const p = v.length;
+  let s = 0;
+  for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) s += v[i]! * M.data[i * p + j]! * v[j]!;
+  return s;
+};
+
+describe("ITML Bregman projections", () => {
+  it("with γ = ∞ one violated similar constraint is projected exactly onto d² = u", () => {
+    const v = [3, 4];
+    const { M } = itmlProjections(fromRows([v]), Uint8Array.from([1]), [4, 100], {
+      gamma: Number.POSITIVE_INFINITY,
+      maxIter: 1,
+    });
+    expect(quad(M, v)).toBeCloseTo(4, 12);
+    // the orthogonal direction is untouched (LogDet projection is rank one)
+    expect(quad(M, [-4, 3])).toBeCloseTo(25, 12);
+  });
+  it("with γ = ∞ one violated dissimilar constraint is pushed exactly to d² = l; satisfied ones leave M = I", () => {
+    const v = [1, 0];
+    const { M } = itmlProjections(fromRows([v]), Uint8Array.from([0]), [0.1, 9], {
+      gamma: Number.POSITIVE_INFINITY,
+      maxIter: 1,
+    });
+    expect(quad(M, v)).toBeCloseTo(9, 12);
+    const idle = itmlProjections(fromRows([[1, 0]]), Uint8Array.from([1]), [4, 9], { gamma: 1 });
+    expect(Array.from(idle.M.data)).toEqual([1, 0, 0, 1]);
+    expect(idle.converged).toBe(true);
+  });
+  it("keeps M positive definite and moves constraints towards their bounds on random problems", () => {
+    const rng = new Rng(3);
+    const D = zeros(40, 5);
+    for (let i = 0; i < D.data.length; i++) D.data[i] = rng.normal();
+    const sim = Uint8Array.from({ length: 40 }, (_, i) => i % 2);
+    const res = itmlProjections(D, sim, [2, 8], { gamma: 10 });
+    expect(eigh(res.M).values[0]!).toBeGreaterThan(0);
+    const rows = (s: number) => Array.from({ length: 40 }, (_, i) => i).filter((i) => sim[i] === s);
+    const mean = (idx: number[], M: { data: Float64Array }) =>
+      idx.reduce((a, i) => a + quad(M, Array.from(D.data.subarray(i * 5, i * 5 + 5))), 0) / idx.length;
+    const eye = {
+      data: Float64Array.from([1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]),
+    };
+    expect(mean(rows(1), res.M) / mean(rows(0), res.M)).toBeLessThan(mean(rows(1), eye) / mean(rows(0), eye));
+  });
+});
+
+describe("itml learner", () => {
+  it("is seeded and finite on degenerate data (duplicates, constant column, d > n)", () => {
+    const rng = new Rng(5);
+    const X = zeros(10, 15);
+    for (let i = 0; i < 10; i++) for (let j = 0; j < 14; j++) X.data[i * 15 + j] = rng.normal();
+    X.data.copyWithin(15, 0, 15);
+    const y = Int32Array.from({ length: 10 }, (_, i) => (i < 5 ? 0 : 1));
+    const a = itml.fit(X, y, resolveParams(itml), { rng: new Rng(1) });
+    const b = itml.fit(X, y, resolveParams(itml), { rng: new Rng(1) });
+    expect(Array.from(a.metric.components().data)).toEqual(Array.from(b.metric.components().data));
+    expect(Array.from(a.metric.matrix().data).every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe.skipIf(!hasShared)("ITML parity with metric-learn 0.7.0", () => {
+  it.each([
+    ["iris", 0.9644],
+    ["wine", 0.9815],
+  ])("%s: mean accuracy within 1.5 points of metric-learn's", (name, reference) => {
+    const ds = readDataset(`${shared}datasets/${name}.csv`);
+    const splits = parseSplitsFile(readFileSync(`${shared}splits/${name}-10x70-30.json`, "utf8"), ds.X.rows);
+    const r = evaluateMethods(ds, { methods: ["itml"], splits });
+    expect(r.methods[0]!.accuracy.mean).toBeGreaterThanOrEqual(reference - 0.015);
+  });
+});
+if (!hasShared) console.warn(`skipping ITML parity tests: ${shared}splits/iris-10x70-30.json is missing`);

@@ -6,6 +6,7 @@ import { register as registerEval } from "./eval.js";
 import { register as registerFit } from "./fit.js";
 import { register as registerMethods } from "./methods.js";
 import { register as registerPredict } from "./predict.js";
+import { register as registerReproduce } from "./reproduce.js";
 
 /**
  * The `robust-metric` command line. Exit codes: 0 success, 2 bad input (unreadable file, malformed data,
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerDemo(program);
   registerMethods(program);
+  registerReproduce(program);
   return program;
 }
 

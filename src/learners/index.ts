@@ -5,12 +5,14 @@ import { gmml } from "./gmml.js";
 import { itml } from "./itml.js";
 import { lmnn } from "./lmnn.js";
 import { lmnnPl } from "./lmnn-pl.js";
+import { nca } from "./nca.js";
 import { registerLearner } from "./registry.js";
 
 registerLearner(euclidean);
 registerLearner(lmnn);
 registerLearner(gmml);
 registerLearner(itml);
+registerLearner(nca);
 registerLearner(lmnnPl);
 
 export { euclidean } from "./euclidean.js";
@@ -18,5 +20,6 @@ export { gmml } from "./gmml.js";
 export { itml } from "./itml.js";
 export { lmnn } from "./lmnn.js";
 export { lmnnPl } from "./lmnn-pl.js";
+export { nca } from "./nca.js";
 export { getLearner, learnerNames, registerLearner, resolveParams } from "./registry.js";
 export type { FitOptions, FitResult, Learner, ParamSpec, ParamValues } from "./types.js";

@@ -1,0 +1,67 @@
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { blobs } from "../../src/data/embedded.js";
+import { Rng } from "../../src/data/rng.js";
+import { parseSplitsFile } from "../../src/data/splits.js";
+import { evaluateMethods } from "../../src/eval/evaluate.js";
+import { nca } from "../../src/learners/nca.js";
+import { resolveParams } from "../../src/learners/registry.js";
+import { zeros } from "../../src/linalg/mat.js";
+import { readDataset } from "../../src/node/read.js";
+import { ncaLoss } from "../../src/objectives/nca.js";
+
+const shared = fileURLToPath(new URL("../../../shared/", import.meta.url));
+const hasShared = existsSync(`${shared}splits/iris-10x70-30.json`);
+
+describe("NCA objective", () => {
+  it("gradient in L matches central finite differences", () => {
+    const ds = blobs({ n: 30, d: 3, overlap: 2, seed: 2 });
+    const rng = new Rng(7);
+    const L = zeros(2, 3);
+    for (let i = 0; i < 6; i++) L.data[i] = 0.5 * rng.normal();
+    const g = new Float64Array(6);
+    ncaLoss(ds.X, ds.y, L, g);
+    for (let k = 0; k < 6; k++) {
+      const h = 1e-6;
+      const plus = { ...L, data: L.data.slice() };
+      const minus = { ...L, data: L.data.slice() };
+      plus.data[k]! += h;
+      minus.data[k]! -= h;
+      const fd = (ncaLoss(ds.X, ds.y, plus) - ncaLoss(ds.X, ds.y, minus)) / (2 * h);
+      expect(Math.abs(fd - g[k]!)).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
+    }
+  });
+  it("is −(expected number of correct stochastic 1-NN votes): between −n and 0", () => {
+    const ds = blobs({ n: 40, seed: 1 });
+    const v = ncaLoss(ds.X, ds.y, { rows: 2, cols: 2, data: Float64Array.of(1, 0, 0, 1) });
+    expect(v).toBeLessThan(0);
+    expect(v).toBeGreaterThan(-40);
+  });
+});
+
+describe("nca learner", () => {
+  it("lowers the loss to near-perfect leave-one-out accuracy, stays finite on duplicates", () => {
+    const ds = blobs({ n: 120, d: 2, overlap: 1.2, noiseFeatures: 3, seed: 3 });
+    const fit = nca.fit(ds.X, ds.y, resolveParams(nca, { maxIter: 50 }));
+    expect(fit.objective.at(-1)!).toBeLessThan(fit.objective[0]!);
+    // separable training data: the stochastic leave-one-out accuracy −f/n approaches 1
+    expect(-fit.objective.at(-1)! / 120).toBeGreaterThan(0.99);
+    const dup = { rows: 4, cols: 1, data: Float64Array.of(0, 0, 1, 1) };
+    const f2 = nca.fit(dup, Int32Array.from([0, 0, 1, 1]), resolveParams(nca, { maxIter: 10 }));
+    expect(Array.from(f2.metric.components().data).every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe.skipIf(!hasShared)("NCA parity with metric-learn 0.7.0", () => {
+  it.each([
+    ["iris", 0.9556],
+    ["wine", 0.9648],
+  ])("%s: mean accuracy within 1.5 points of metric-learn's", (name, reference) => {
+    const ds = readDataset(`${shared}datasets/${name}.csv`);
+    const splits = parseSplitsFile(readFileSync(`${shared}splits/${name}-10x70-30.json`, "utf8"), ds.X.rows);
+    const r = evaluateMethods(ds, { methods: ["nca"], splits });
+    expect(r.methods[0]!.accuracy.mean).toBeGreaterThanOrEqual(reference - 0.015);
+  });
+});
+if (!hasShared) console.warn(`skipping NCA parity tests: ${shared}splits/iris-10x70-30.json is missing`);

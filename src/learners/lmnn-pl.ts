@@ -5,7 +5,7 @@
 // (src/objectives/perturbation.ts) and the projected-gradient solver with the bold-driver step
 // (src/solvers/projected-gradient.ts). docs/perturbation-loss.md lists where the default mode differs from the
 // authors' code and why.
-import { fixedTriplets, type Triplets, targetNeighbours } from "../constraints/neighbours.js";
+import { fixedTriplets, nearest, type Triplets, targetNeighbours } from "../constraints/neighbours.js";
 import { RobustMetricError } from "../errors.js";
 import { eye, type Mat } from "../linalg/mat.js";
 import { MahalanobisMetric } from "../metric/mahalanobis.js";
@@ -139,15 +139,14 @@ export function authorsTriplets(
   const pa: number[] = [];
   const pb: number[] = [];
   const dist = new Float64Array(n);
-  const order = Array.from({ length: n }, (_, j) => j);
   for (let i = 0; i < n; i++) {
     // (‖x_i‖² − 2 x_iᵀx_j) + ‖x_j‖²: the order of LMNN's distance.m; with exact ties the order of the additions
     // decides between tied points as much as the dot product does (checked against the iris reference run)
     for (let j = 0; j < n; j++) dist[j] = sq[i]! - 2 * blasDot(data, i, j, p) + sq[j]!;
-    // Array.prototype.sort is stable: equal distances keep the index order
-    const sorted = order.slice().sort((a, b) => dist[a]! - dist[b]!);
-    const same = sorted.filter((j) => y[j] === y[i]).slice(1, k + 1);
-    const other = sorted.filter((j) => y[j] !== y[i]).slice(0, v);
+    // the first k + 1 of a stable sort of the same-class distances (position 1 taken as x_i itself) and the
+    // first v of the other-class ones; `nearest` breaks ties by the lower index, as a stable sort does
+    const same = nearest(dist, k + 1, (j) => y[j] === y[i]).slice(1);
+    const other = nearest(dist, v, (j) => y[j] !== y[i]);
     for (const j of same) {
       pa.push(i);
       pb.push(j);

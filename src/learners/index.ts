@@ -6,6 +6,7 @@ import { itml } from "./itml.js";
 import { lmnn } from "./lmnn.js";
 import { lmnnPl } from "./lmnn-pl.js";
 import { nca } from "./nca.js";
+import { ncaPl } from "./nca-pl.js";
 import { registerLearner } from "./registry.js";
 
 registerLearner(euclidean);
@@ -14,6 +15,7 @@ registerLearner(gmml);
 registerLearner(itml);
 registerLearner(nca);
 registerLearner(lmnnPl);
+registerLearner(ncaPl);
 
 export { euclidean } from "./euclidean.js";
 export { gmml } from "./gmml.js";
@@ -21,5 +23,6 @@ export { itml } from "./itml.js";
 export { lmnn } from "./lmnn.js";
 export { lmnnPl } from "./lmnn-pl.js";
 export { nca } from "./nca.js";
+export { ncaPl } from "./nca-pl.js";
 export { getLearner, learnerNames, registerLearner, resolveParams } from "./registry.js";
 export type { FitOptions, FitResult, Learner, ParamSpec, ParamValues } from "./types.js";

@@ -78,6 +78,9 @@ export interface KernelSizes {
  * JavaScript. "wasm" throws when it is unavailable (so tests can insist on it). `specialise` (default true)
  * selects the module compiled for this p (coordinate loops unrolled, p ≤ 48) over the generic one; both give the
  * same bits.
+ *
+ * @example
+ * const k = createKernels({ n, p, T, P, J }); // then fill k.buffers (x, pairB, pairStart, …) and call k.forms()
  */
 export function createKernels(
   sizes: KernelSizes,

@@ -100,7 +100,7 @@ function tripletForms(
  * The adversarial margin of a triplet (spec §1.3): the Euclidean distance from x_i to the closest point x′ with
  * d_M(x′, x_l) ≤ d_M(x′, x_j), in closed form |g(x_i)| / (2‖M(x_l − x_j)‖) with g(x_i) = DM. It is 0 when the
  * triplet is violated or tied (DM ≤ 0: x_i is itself adversarial) and +∞ when M(x_l − x_j) = 0 and DM > 0 (the
- * ordering cannot flip). Within this radius the ordering of the triplet is certified (§1.3 item 5). No eps here:
+ * ordering cannot flip; in exact arithmetic M v = 0 forces DM = 0, so only rounding reaches that case). Within this radius the ordering of the triplet is certified (§1.3 item 5). No eps here:
  * this is the exact margin, not the loss's regularised one.
  *
  * @param M symmetric PSD p×p matrix.

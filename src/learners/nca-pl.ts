@@ -77,7 +77,14 @@ export function ncaPlObjective(
 export const ncaPl: Learner = {
   name: "nca-pl",
   description: "NCA + perturbation loss on the LMNN triplet set (Yang et al., arXiv 2006.05945)",
-  params: { ...nca.params, ...PERTURBATION_PARAMS },
+  params: {
+    ...nca.params,
+    ...PERTURBATION_PARAMS,
+    lambda: {
+      ...PERTURBATION_PARAMS.lambda!,
+      doc: "weight λ of the perturbation loss: F = n·(mean NCA loss + λ·mean ℓ_P) (0 = NCA alone)",
+    },
+  },
   fit(X: Mat, y: Int32Array, params: ParamValues, options: FitOptions = {}): FitResult {
     const t0 = performance.now();
     const p = X.cols;

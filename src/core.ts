@@ -8,3 +8,4 @@ export * from "./linalg/index.js";
 export * from "./linalg/mat.js";
 export * from "./metric/index.js";
 export * from "./neighbors/index.js";
+export * from "./objectives/index.js";

@@ -1,0 +1,4 @@
+export { geometricMean, gmmlLoss } from "./gmml.js";
+export { LmnnHinge, LmnnPull } from "./lmnn.js";
+export { ncaLoss } from "./nca.js";
+export * from "./perturbation.js";

@@ -1,0 +1,3 @@
+// Certification and attacks for Mahalanobis k-NN (reference/certification.md; perturbation-loss.md §1).
+export * from "./knn-bound.js";
+export * from "./margins.js";

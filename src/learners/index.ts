@@ -1,5 +1,6 @@
 // The learner registry: every public method registers itself here (one line per learner), so that the
 // library, `fit --method` and `eval --methods` all see the same set.
+import { aml } from "./aml.js";
 import { euclidean } from "./euclidean.js";
 import { gmml } from "./gmml.js";
 import { itml } from "./itml.js";
@@ -16,7 +17,9 @@ registerLearner(itml);
 registerLearner(nca);
 registerLearner(lmnnPl);
 registerLearner(ncaPl);
+registerLearner(aml);
 
+export { aml, amlPairs, fitAmlScatters } from "./aml.js";
 export { euclidean } from "./euclidean.js";
 export { gmml } from "./gmml.js";
 export { itml } from "./itml.js";

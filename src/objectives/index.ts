@@ -1,3 +1,4 @@
+export * from "./aml.js";
 export { geometricMean, gmmlLoss } from "./gmml.js";
 export { LmnnHinge, LmnnPull } from "./lmnn.js";
 export { ncaLoss } from "./nca.js";

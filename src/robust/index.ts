@@ -1,3 +1,5 @@
 // Certification and attacks for Mahalanobis k-NN (reference/certification.md; perturbation-loss.md §1).
+
+export * from "./exact-1nn.js";
 export * from "./knn-bound.js";
 export * from "./margins.js";

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/rng.js";
 import { parseSplitsFile } from "../../src/data/splits.js";
 import { evaluateMethods } from "../../src/eval/evaluate.js";
-import { itml } from "../../src/learners/itml.js";
+import { itml, metricLearnBounds } from "../../src/learners/itml.js";
 import { resolveParams } from "../../src/learners/registry.js";
 import { eigh, fromRows, zeros } from "../../src/linalg/index.js";
 import { readDataset } from "../../src/node/read.js";
@@ -60,6 +60,26 @@ describe("ITML Bregman projections", () => {
 });
 
 describe("itml learner", () => {
+  it("metric-learn's bounds: percentiles of unsquared distances between the pairs' unique points, 0 → 1e−9", () => {
+    // points 0, 1, 3 (and a duplicate of 1): distances {0 ×3, 1 ×2, 2 ×2, 3 ×2}; numpy's linear percentile
+    const X = fromRows([[0], [1], [3], [1]]);
+    expect(metricLearnBounds(X, Int32Array.of(0, 1, 3), Int32Array.of(1, 2, 0))).toEqual([1e-9, 3]);
+    const Y = fromRows([[0], [2], [5], [9], [14]]);
+    // 25 distances: 0 ×5, then {2, 3, 4, 5, 5, 7, 9, 9, 12, 14} twice; 5th pct at 1.2 → 0 → 1e−9; 95th at
+    // position 22.8 → 12 + 0.8·(14 − 12)
+    const [u, l] = metricLearnBounds(Y, Int32Array.of(0, 1, 2, 3), Int32Array.of(1, 2, 3, 4));
+    expect(u).toBe(1e-9);
+    expect(l).toBeCloseTo(13.6, 12);
+  });
+  it("the two bound conventions differ, and both give a finite PSD metric", () => {
+    const ds = { X: zeros(30, 3), y: Int32Array.from({ length: 30 }, (_, i) => i % 3) };
+    const rng = new Rng(2);
+    for (let i = 0; i < 90; i++) ds.X.data[i] = rng.normal() + (i % 3 === 0 ? ds.y[Math.floor(i / 3)]! : 0);
+    const ml = itml.fit(ds.X, ds.y, resolveParams(itml), { rng: new Rng(0) });
+    const pr = itml.fit(ds.X, ds.y, resolveParams(itml, { bounds: "pairs" }), { rng: new Rng(0) });
+    expect(Array.from(ml.metric.matrix().data)).not.toEqual(Array.from(pr.metric.matrix().data));
+    for (const f of [ml, pr]) expect(eigh(f.metric.matrix()).values[0]!).toBeGreaterThanOrEqual(-1e-9);
+  });
   it("is seeded and finite on degenerate data (duplicates, constant column, d > n)", () => {
     const rng = new Rng(5);
     const X = zeros(10, 15);

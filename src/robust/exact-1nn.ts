@@ -123,8 +123,56 @@ export function solveNegativeQp(
     m++;
   }
   const A = Aall.subarray(0, m * p);
+  const { lambda, iterations: it, converged } = gcdDual(A, Float64Array.from(b), m, p, maxIter, eps);
+  const delta = new Float64Array(p);
+  let sumLa = 0;
+  let sumLb = 0;
+  for (let k = 0; k < m; k++) {
+    const l = lambda[k]!;
+    if (l === 0) continue;
+    for (let c = 0; c < p; c++) delta[c] = delta[c]! - l * A[k * p + c]!;
+    sumLa += l * errA[k]!;
+    sumLb += l * (b[k]! + errB[k]! + ctx.rho * Math.abs(b[k]!));
+  }
+  let dn = 0;
+  for (let c = 0; c < p; c++) dn += delta[c]! ** 2;
+  dn = Math.sqrt(dn);
+  // ε_j² ≥ −‖A*ᵀλ‖² − 2b*ᵀλ for the exact A*, b*, with ‖A*ᵀλ‖ ≤ ‖Aᵀλ‖(1 + ρ) + Σλ_i errA_i
+  const up = dn * (1 + ctx.rho) + sumLa;
+  const val = -up * up - 2 * sumLb;
+  const dual = val > 0 ? Math.sqrt(val) * (1 - ctx.rho) : 0;
+  return {
+    negative: j,
+    lowerBound: dual,
+    delta,
+    primalNorm: dn,
+    iterations: it,
+    converged,
+    infeasible: false,
+  };
+}
+
+/**
+ * Greedy coordinate descent (Gauss–Southwell) on the dual of min ½‖δ‖² s.t. Aδ ≤ b: min_{λ≥0} ½λᵀQλ + bᵀλ with
+ * Q = AAᵀ (certification.md §1.3): keep g = Qλ + b, take the coordinate whose exact projected 1-D step
+ * max(λ_i − g_i/Q_ii, 0) − λ_i is largest in magnitude (Q_ii floored at eps), stop when it is below eps or after
+ * maxIter steps. Columns of Q are formed from A when first needed.
+ *
+ * @param A m×p row-major constraint rows; b length m.
+ * @returns λ ≥ 0, the iterations taken and whether the step tolerance was met.
+ * @example
+ * const { lambda } = gcdDual(A, b, m, p, 20000, 1e-12); // δ = −Aᵀλ
+ */
+export function gcdDual(
+  A: Float64Array,
+  b: Float64Array,
+  m: number,
+  p: number,
+  maxIter = 20000,
+  eps = 1e-12,
+): { lambda: Float64Array; iterations: number; converged: boolean } {
   const lambda = new Float64Array(m);
-  const g = Float64Array.from(b);
+  const g = Float64Array.from(b.subarray(0, m));
   const D = new Float64Array(m);
   for (let k = 0; k < m; k++) {
     let s = 0;
@@ -168,32 +216,7 @@ export function solveNegativeQp(
     for (let k = 0; k < m; k++) g[k] = g[k]! + bestStep * col[k]!;
     lambda[best] = lambda[best]! + bestStep;
   }
-  const delta = new Float64Array(p);
-  let sumLa = 0;
-  let sumLb = 0;
-  for (let k = 0; k < m; k++) {
-    const l = lambda[k]!;
-    if (l === 0) continue;
-    for (let c = 0; c < p; c++) delta[c] = delta[c]! - l * A[k * p + c]!;
-    sumLa += l * errA[k]!;
-    sumLb += l * (b[k]! + errB[k]! + ctx.rho * Math.abs(b[k]!));
-  }
-  let dn = 0;
-  for (let c = 0; c < p; c++) dn += delta[c]! ** 2;
-  dn = Math.sqrt(dn);
-  // ε_j² ≥ −‖A*ᵀλ‖² − 2b*ᵀλ for the exact A*, b*, with ‖A*ᵀλ‖ ≤ ‖Aᵀλ‖(1 + ρ) + Σλ_i errA_i
-  const up = dn * (1 + ctx.rho) + sumLa;
-  const val = -up * up - 2 * sumLb;
-  const dual = val > 0 ? Math.sqrt(val) * (1 - ctx.rho) : 0;
-  return {
-    negative: j,
-    lowerBound: dual,
-    delta,
-    primalNorm: dn,
-    iterations: it,
-    converged,
-    infeasible: false,
-  };
+  return { lambda, iterations: it, converged };
 }
 
 /** Candidates pushed strictly inside the adversarial region (the exact δ lies on the tie surface). */

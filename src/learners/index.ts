@@ -1,6 +1,7 @@
 // The learner registry: every public method registers itself here (one line per learner), so that the
 // library, `fit --method` and `eval --methods` all see the same set.
 import { aml } from "./aml.js";
+import { arml } from "./arml.js";
 import { euclidean } from "./euclidean.js";
 import { gmml } from "./gmml.js";
 import { itml } from "./itml.js";
@@ -18,8 +19,10 @@ registerLearner(nca);
 registerLearner(lmnnPl);
 registerLearner(ncaPl);
 registerLearner(aml);
+registerLearner(arml);
 
 export { aml, amlPairs, fitAmlScatters } from "./aml.js";
+export { type ArmlTripletSample, arml, armlTriplets } from "./arml.js";
 export { euclidean } from "./euclidean.js";
 export { gmml } from "./gmml.js";
 export { itml } from "./itml.js";

@@ -9,3 +9,4 @@ export * from "./linalg/mat.js";
 export * from "./metric/index.js";
 export * from "./neighbors/index.js";
 export * from "./objectives/index.js";
+export * from "./robust/index.js";

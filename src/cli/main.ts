@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { isUserError } from "../errors.js";
 import "../learners/index.js";
+import { register as registerAttack } from "./attack.js";
+import { register as registerCertify } from "./certify.js";
 import { register as registerDemo } from "./demo.js";
 import { register as registerEval } from "./eval.js";
 import { register as registerFit } from "./fit.js";
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerMethods(program);
   registerReproduce(program);
+  registerCertify(program);
+  registerAttack(program);
   return program;
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import * as core from "../../src/core.js";
 import { eye, fromRows, type Mat } from "../../src/linalg/mat.js";
 import { MahalanobisMetric } from "../../src/metric/mahalanobis.js";
 import { adversarialMargin as objectivesMargin } from "../../src/objectives/perturbation.js";
@@ -24,6 +25,9 @@ function ctxOf(X: number[][], y: number[], M: Mat): CertificationContext {
 describe("ε̃ (certification.md §1.2) = adversarial margin (perturbation-loss.md §1.4)", () => {
   it("re-exports the objectives' binding", () => {
     expect(adversarialMargin).toBe(objectivesMargin);
+    // the public API exports one binding, not two conflicting ones
+    expect(core.adversarialMargin).toBe(objectivesMargin);
+    expect(core.knnCertifiedRadius).toBe(knnCertifiedRadius);
   });
 
   it("matches the triplet test vector", () => {

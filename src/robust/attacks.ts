@@ -212,7 +212,7 @@ export function qpGreedyAttack(
 
 /**
  * Binary search along a ray z + t·u (‖u‖ = 1): finds some t with f(z + t·u) ≠ label by doubling from t0 (at most
- * `doublings` times), then halves [lo, hi] until the end points are equal to 1e−10 relative, returning the
+ * `doublings` times, and not past `maxT`), then halves [lo, hi] until the end points are equal to 1e−10 relative, returning the
  * adversarial end (verified). Returns null when no flip is found along the ray.
  *
  * @example
@@ -226,6 +226,7 @@ export function binarySearchRay(
   k: number,
   t0: number,
   doublings = 16,
+  maxT = Number.POSITIVE_INFINITY,
 ): { point: Float64Array; t: number; prediction: number } | null {
   const p = z.length;
   const at = (t: number) => {
@@ -239,7 +240,7 @@ export function binarySearchRay(
   let hiPred = ctx.predictOne(hiPoint, k);
   let steps = 0;
   while (hiPred === label) {
-    if (++steps > doublings) return null;
+    if (++steps > doublings || hi >= maxT) return null;
     lo = hi;
     hi *= 2;
     hiPoint = at(hi);
@@ -284,7 +285,7 @@ function rayAttack(
     const nu = norm(u);
     if (!(nu > 0)) continue;
     for (let c = 0; c < u.length; c++) u[c] = u[c]! / nu;
-    const r = binarySearchRay(ctx, zz, u, y, k, Math.min(t0, best.norm));
+    const r = binarySearchRay(ctx, zz, u, y, k, Math.min(t0, best.norm), 16, best.norm);
     if (r && r.t < best.norm) {
       const nr = norm(r.point.map((v, c) => v - zz[c]!));
       best = { prediction, label: y, adversarial: r.point, adversarialPrediction: r.prediction, norm: nr };

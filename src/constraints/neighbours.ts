@@ -1,5 +1,5 @@
 import { RobustMetricError } from "../errors.js";
-import { sqDistances } from "../linalg/distance.js";
+import { forEachDistanceRow } from "../linalg/distance.js";
 import type { Mat } from "../linalg/mat.js";
 
 /** Target neighbours: for anchor i, `index[start[i] .. start[i+1])` are its same-class neighbours, nearest first. */
@@ -10,24 +10,8 @@ export interface TargetNeighbours {
   warnings: string[];
 }
 
-/** Rows per block when scanning all pairwise distances (memory O(BLOCK·n)). */
-const BLOCK = 256;
-
-/**
- * Calls `visit(i, rowDistances)` for every row i of Z with its squared distances to all rows (direct
- * differences), computed in blocks so that memory stays O(BLOCK·n).
- */
-export function forEachDistanceRow(Z: Mat, visit: (i: number, d: Float64Array) => void): void {
-  const n = Z.rows;
-  for (let b0 = 0; b0 < n; b0 += BLOCK) {
-    const b1 = Math.min(n, b0 + BLOCK);
-    const D = sqDistances(
-      { rows: b1 - b0, cols: Z.cols, data: Z.data.subarray(b0 * Z.cols, b1 * Z.cols) },
-      Z,
-    ).data;
-    for (let r = 0; r < b1 - b0; r++) visit(b0 + r, D.subarray(r * n, (r + 1) * n));
-  }
-}
+// Kept here too (it started here) so that existing imports of it from constraints keep working.
+export { forEachDistanceRow };
 
 /** The `count` smallest (distance, index) entries of d among indices where keep(j), ascending, ties to lower index. */
 export function nearest(d: Float64Array, count: number, keep: (j: number) => boolean): number[] {

@@ -4,15 +4,22 @@ import {
   type Triplets,
   targetNeighbours,
 } from "../constraints/neighbours.js";
-import type { Mat } from "../linalg/mat.js";
+import { gemm, gemmAtB } from "../linalg/gemm.js";
+import { eye, type Mat, zeros } from "../linalg/mat.js";
 import { MahalanobisMetric } from "../metric/mahalanobis.js";
 import { LmnnHinge, LmnnPull } from "../objectives/lmnn.js";
 import { TripletEngine, type TripletTerm } from "../objectives/perturbation.js";
+import { lbfgs } from "../solvers/lbfgs.js";
 import { projectedGradient } from "../solvers/projected-gradient.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
 
 /** Extra slack on the unit margin when the impostor candidates are collected, so the set stays valid between refreshes. */
 const CANDIDATE_SLACK = 0.5;
+/** The refresh interval doubles (up to this many times the `refresh` parameter) while refreshes change nothing. */
+const MAX_INTERVAL_FACTOR = 8;
+/** Bounds of the L-BFGS round length on a fixed impostor set (the set is re-selected between rounds). */
+const LBFGS_ROUND_MIN = 5;
+const LBFGS_ROUND_MAX = 50;
 
 /**
  * Builds the engine and terms of LMNN for a triplet set: pull μ/|B| Σ_B d² and push (1 − μ)/N Σ_T [1 − DM]_+, with
@@ -99,6 +106,12 @@ export const lmnn: Learner = {
       doc: "use the fixed k × v Euclidean triplets (LMNN-PL authors)",
     },
     v: { type: "int", default: 10, min: 1, doc: "other-class points per anchor with fixedTriplets" },
+    solver: {
+      type: "string",
+      default: "pg",
+      choices: ["pg", "lbfgs"],
+      doc: "pg: projected gradient on M (bold driver); lbfgs: L-BFGS on L with M = LᵀL, impostors re-selected between rounds",
+    },
   },
   fit(X: Mat, y: Int32Array, params: ParamValues, options: FitOptions = {}): FitResult {
     const t0 = performance.now();
@@ -115,25 +128,48 @@ export const lmnn: Learner = {
       state = lmnnTerms(X, impostorTriplets(X, y, targets, 1 + CANDIDATE_SLACK), pairs, mu, pairs.a.length);
     }
     const refreshEvery = params.refresh as number;
+    const eta = params.eta as number;
+    const reselect = (M: Mat, Z: Mat): boolean => {
+      const before = evaluateTerms(state.engine, state.terms, M, false).value;
+      state = lmnnTerms(X, impostorTriplets(Z, y, targets, 1 + CANDIDATE_SLACK), pairs, mu, pairs.a.length);
+      const after = evaluateTerms(state.engine, state.terms, M, false).value;
+      return Math.abs(after - before) > eta * Math.abs(before);
+    };
+    if (params.solver === "lbfgs") {
+      return lbfgsOnL(X, () => state, reselect, {
+        maxIter: params.maxIter as number,
+        eta,
+        fixed,
+        onIteration: options.onIteration,
+        t0,
+        params,
+        warnings: targets.warnings,
+      });
+    }
+    // Adaptive active set: a refresh that leaves the objective unchanged shows the candidate set still held every
+    // active triplet, so the next one can wait twice as long (up to 8 × `refresh`); one that changed it halves the
+    // wait. The first steps move M most (a stale set there lets M collapse onto millions of impostors), so the
+    // interval starts at one evaluation.
+    let interval = 1;
+    let nextRefresh = 2;
     const res = projectedGradient(
       { evaluate: (M, g) => evaluateTerms(state.engine, state.terms, M, g) },
       X.cols,
       {
         maxIter: params.maxIter as number,
-        eta: params.eta as number,
+        eta,
         grow: params.stepGrowth as number,
         onIteration: options.onIteration,
         refresh: fixed
           ? undefined
           : (M, t, final) => {
-              if (!final && (t - 1) % refreshEvery !== 0) return false;
-              const Z = metricOf(M).transform(X);
-              const T = impostorTriplets(Z, y, targets, 1 + CANDIDATE_SLACK);
-              const before = final ? evaluateTerms(state.engine, state.terms, M, false).value : 0;
-              state = lmnnTerms(X, T, pairs, mu, pairs.a.length);
-              if (!final) return false;
-              const after = evaluateTerms(state.engine, state.terms, M, false).value;
-              return Math.abs(after - before) > (params.eta as number) * Math.abs(before);
+              if (!final && t < nextRefresh) return false;
+              const changed = reselect(M, metricOf(M).transform(X));
+              interval = changed
+                ? Math.max(1, interval >> 1)
+                : Math.min(2 * interval, MAX_INTERVAL_FACTOR * refreshEvery);
+              nextRefresh = t + interval;
+              return changed;
             },
       },
     );
@@ -148,3 +184,76 @@ export const lmnn: Learner = {
     };
   },
 };
+
+/**
+ * LMNN's objective minimised over L (M = LᵀL, so M stays PSD without projections) by L-BFGS from L = I, in rounds
+ * of 5 to 50 iterations on a fixed impostor set (longer while re-selection changes nothing); between rounds the
+ * impostors are re-selected under the current metric. The fit has converged when a round converges (relative decrease below η) and the re-selection that
+ * follows leaves the objective unchanged. ∂F/∂L = 2·L·∂F/∂M for the symmetric gradient ∂F/∂M of the terms.
+ */
+function lbfgsOnL(
+  X: Mat,
+  current: () => ReturnType<typeof lmnnTerms>,
+  reselect: (M: Mat, Z: Mat) => boolean,
+  o: {
+    maxIter: number;
+    eta: number;
+    fixed: boolean;
+    onIteration: FitOptions["onIteration"];
+    t0: number;
+    params: ParamValues;
+    warnings: string[];
+  },
+): FitResult {
+  const p = X.cols;
+  const M = zeros(p, p);
+  const f = (x: Float64Array, grad: Float64Array): number => {
+    const L: Mat = { rows: p, cols: p, data: x };
+    gemmAtB(L, L, M);
+    const { engine, terms } = current();
+    const r = evaluateTerms(engine, terms, M, true);
+    const LG = gemm(L, r.gradient!);
+    for (let k = 0; k < grad.length; k++) grad[k] = 2 * LG.data[k]!;
+    return r.value;
+  };
+  let x = eye(p).data;
+  const trace: number[] = [];
+  let iterations = 0;
+  let converged = false;
+  // as the projected gradient's refresh interval: short rounds while the impostor set keeps changing
+  let round = LBFGS_ROUND_MIN;
+  while (iterations < o.maxIter) {
+    const res = lbfgs(f, x, {
+      maxIterations: Math.min(round, o.maxIter - iterations),
+      relTol: o.eta,
+      gradTol: 0,
+      onIteration: o.onIteration ? (t, v) => o.onIteration!(iterations + t, v) : undefined,
+    });
+    x = res.x;
+    iterations += Math.max(1, res.iterations);
+    trace.push(...(trace.length ? res.trace.slice(1) : res.trace));
+    if (o.fixed) {
+      converged = res.converged;
+      if (res.converged || res.message === "line search failed") break;
+      continue;
+    }
+    const L: Mat = { rows: p, cols: p, data: x };
+    gemmAtB(L, L, M);
+    const Z = MahalanobisMetric.fromL(L).transform(X);
+    const changed = reselect(M, Z);
+    if (res.converged && !changed) {
+      converged = true;
+      break;
+    }
+    round = changed ? Math.max(LBFGS_ROUND_MIN, round >> 1) : Math.min(LBFGS_ROUND_MAX, 2 * round);
+  }
+  return {
+    metric: MahalanobisMetric.fromL({ rows: p, cols: p, data: x }),
+    iterations,
+    converged,
+    objective: trace,
+    seconds: (performance.now() - o.t0) / 1000,
+    params: { ...o.params },
+    warnings: o.warnings,
+  };
+}

@@ -57,9 +57,10 @@ export function ncaPlObjective(
     }
     return value;
   };
+  const scratch = {};
   const f = (x: Float64Array, grad: Float64Array): number => {
     const L: Mat = { rows: p, cols: p, data: x };
-    return ncaLoss(X, y, L, grad) + perturbation(L, grad);
+    return ncaLoss(X, y, L, grad, scratch) + perturbation(L, grad);
   };
   return { f, tau, triplets: T, warnings, perturbation: (L) => perturbation(L) };
 }

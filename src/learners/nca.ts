@@ -27,7 +27,8 @@ export const nca: Learner = {
   fit(X: Mat, y: Int32Array, params: ParamValues, options: FitOptions = {}): FitResult {
     const t0 = performance.now();
     const p = X.cols;
-    const res = lbfgs((x, g) => ncaLoss(X, y, { rows: p, cols: p, data: x }, g), eye(p).data, {
+    const scratch = {};
+    const res = lbfgs((x, g) => ncaLoss(X, y, { rows: p, cols: p, data: x }, g, scratch), eye(p).data, {
       maxIterations: params.maxIter as number,
       relTol: params.tol as number,
       gradTol: 1e-8,

@@ -93,3 +93,38 @@ function rowDist(A: Float64Array, ao: number, B: Float64Array, bo: number, d: nu
   }
   return s;
 }
+
+/** Rows per block when the full distance matrix would be too large: memory O(DISTANCE_BLOCK·n). */
+const DISTANCE_BLOCK = 256;
+/** Up to this many points the whole n×n matrix is computed at once (≤ 32 MiB) and its symmetry halves the work. */
+const FULL_MATRIX_LIMIT = 2048;
+
+/**
+ * Calls `visit(i, row)` for every row i of Z (in order) with its squared distances to all rows, by direct
+ * differences. Up to 2048 points the full symmetric matrix is computed once (upper triangle, mirrored: half the
+ * work); beyond, in blocks of 256 rows so memory stays O(256·n). `visit` may overwrite the row it is given (it is
+ * never read again). `scratch`, when given, keeps the buffer between calls (an optimiser evaluating many metrics).
+ *
+ * @example forEachDistanceRow(Z, (i, d) => { nearestOf[i] = argminExcept(d, i); });
+ */
+export function forEachDistanceRow(
+  Z: Mat,
+  visit: (i: number, d: Float64Array) => void,
+  scratch: { buffer?: Float64Array } = {},
+): void {
+  const n = Z.rows;
+  const size = n <= FULL_MATRIX_LIMIT ? n * n : DISTANCE_BLOCK * n;
+  if (!scratch.buffer || scratch.buffer.length < size) scratch.buffer = new Float64Array(size);
+  const buf = scratch.buffer;
+  if (n <= FULL_MATRIX_LIMIT) {
+    const D = sqDistances(Z, Z, { rows: n, cols: n, data: buf.subarray(0, n * n) }).data;
+    for (let i = 0; i < n; i++) visit(i, D.subarray(i * n, (i + 1) * n));
+    return;
+  }
+  for (let b0 = 0; b0 < n; b0 += DISTANCE_BLOCK) {
+    const b1 = Math.min(n, b0 + DISTANCE_BLOCK);
+    const block = { rows: b1 - b0, cols: Z.cols, data: Z.data.subarray(b0 * Z.cols, b1 * Z.cols) };
+    const D = sqDistances(block, Z, { rows: b1 - b0, cols: n, data: buf.subarray(0, (b1 - b0) * n) }).data;
+    for (let r = 0; r < b1 - b0; r++) visit(b0 + r, D.subarray(r * n, (r + 1) * n));
+  }
+}

@@ -2,21 +2,34 @@
 // z = Lx, p_ij = exp(−‖z_i − z_j‖²) / Σ_{k≠i} exp(−‖z_i − z_k‖²) (p_ii = 0) and p_i = Σ_{j: y_j = y_i} p_ij, minimise
 //   f(L) = −Σ_i p_i,   ∂f/∂L = −2L Σ_i Σ_k W_ik x_ik x_ikᵀ,   W_ik = p_i p_ik − [y_k = y_i] p_ik,  x_ik = x_i − x_k.
 import { RobustMetricError } from "../errors.js";
-import { sqDistances } from "../linalg/distance.js";
+import { forEachDistanceRow } from "../linalg/distance.js";
 import { gemm, gemmABt } from "../linalg/gemm.js";
 import type { Mat } from "../linalg/mat.js";
 
-/** Query rows per block: the block's distance rows (BLOCK × n) bound the memory. */
-const BLOCK = 256;
+/**
+ * Softmax terms exp(d_min − d_ik) below e^−46 ≈ 1e−20 are dropped: even n = 10⁴ of them change Σ_k and every
+ * weight by less than one rounding error of a double (1.1e−16), so the loss and gradient equal the dense ones to
+ * rounding, while the gradient costs O(kept pairs · p) instead of O(n² · p). Once L has grown, each point keeps a
+ * few dozen neighbours.
+ */
+export const NCA_SOFTMAX_CUTOFF = 46;
 
 /**
  * NCA loss f(L) = −Σ_i p_i and its gradient in L (q×p, row-major, written into `grad`). Softmax rows are computed
- * stably (shifted by their minimum distance); a point whose other points are all infinitely far contributes 0.
+ * stably (shifted by their minimum distance, terms below e^−46 of the largest dropped: see
+ * {@link NCA_SOFTMAX_CUTOFF}); a point whose other points are all infinitely far contributes 0. `scratch` keeps the
+ * distance buffer between calls.
  *
  * @throws RobustMetricError SHAPE_MISMATCH when L's size is not a multiple of p or y does not fit X.
  * @example const f = ncaLoss(X, y, L, grad);
  */
-export function ncaLoss(X: Mat, y: Int32Array, L: Mat, grad?: Float64Array): number {
+export function ncaLoss(
+  X: Mat,
+  y: Int32Array,
+  L: Mat,
+  grad?: Float64Array,
+  scratch: { buffer?: Float64Array } = {},
+): number {
   const { rows: n, cols: p } = X;
   if (L.cols !== p)
     throw new RobustMetricError("SHAPE_MISMATCH", `L is ${L.rows}×${L.cols}, data has ${p} columns`);
@@ -25,33 +38,31 @@ export function ncaLoss(X: Mat, y: Int32Array, L: Mat, grad?: Float64Array): num
   const Z = gemmABt(X, L);
   const A = grad ? new Float64Array(n * p) : undefined; // rows a_i with S = Σ_i x_i a_iᵀ
   const Xd = X.data;
+  const kept = new Int32Array(n);
   let value = 0;
-  for (let b0 = 0; b0 < n; b0 += BLOCK) {
-    const b1 = Math.min(n, b0 + BLOCK);
-    const D = sqDistances(
-      { rows: b1 - b0, cols: Z.cols, data: Z.data.subarray(b0 * Z.cols, b1 * Z.cols) },
-      Z,
-    ).data;
-    for (let r = 0; r < b1 - b0; r++) {
-      const i = b0 + r;
-      const row = D.subarray(r * n, (r + 1) * n);
+  forEachDistanceRow(
+    Z,
+    (i, row) => {
       let dmin = Number.POSITIVE_INFINITY;
       for (let k = 0; k < n; k++) if (k !== i && row[k]! < dmin) dmin = row[k]!;
-      if (!Number.isFinite(dmin)) continue;
+      if (!Number.isFinite(dmin)) return;
+      const cut = dmin + NCA_SOFTMAX_CUTOFF;
       let Zi = 0;
       let same = 0;
+      let m = 0;
       for (let k = 0; k < n; k++) {
-        if (k === i) continue;
+        if (k === i || !(row[k]! <= cut)) continue;
         const e = Math.exp(dmin - row[k]!);
         row[k] = e;
+        kept[m++] = k;
         Zi += e;
         if (y[k] === y[i]) same += e;
       }
       const pi = same / Zi;
       value -= pi;
-      if (!A) continue;
-      for (let k = 0; k < n; k++) {
-        if (k === i) continue;
+      if (!A) return;
+      for (let s = 0; s < m; s++) {
+        const k = kept[s]!;
         const pik = row[k]! / Zi;
         const w = pi * pik - (y[k] === y[i] ? pik : 0);
         if (w === 0) continue;
@@ -61,8 +72,9 @@ export function ncaLoss(X: Mat, y: Int32Array, L: Mat, grad?: Float64Array): num
           A[k * p + j]! -= t;
         }
       }
-    }
-  }
+    },
+    scratch,
+  );
   if (grad && A) {
     // S = Xᵀ A (p×p); ∂f/∂L = −2 L S
     const S = new Float64Array(p * p);

@@ -159,6 +159,26 @@ describe("lmnn learner", () => {
     expect(Array.from(fit.metric.matrix().data).every(Number.isFinite)).toBe(true);
   });
 
+  it("solver lbfgs: L-BFGS on L, deterministic, learns the noise-feature data, reports convergence", () => {
+    const ds = blobs({ n: 120, classes: 3, d: 2, overlap: 1.2, noiseFeatures: 3, seed: 4 });
+    const r = evaluateMethods(ds, {
+      methods: ["euclidean", "lmnn"],
+      nSplits: 3,
+      params: { lmnn: { solver: "lbfgs" } },
+    });
+    expect(r.methods[1]!.accuracy.mean).toBeGreaterThan(r.methods[0]!.accuracy.mean + 0.05);
+    const params = resolveParams(lmnn, { solver: "lbfgs" });
+    const a = lmnn.fit(ds.X, ds.y, params);
+    const b = lmnn.fit(ds.X, ds.y, params);
+    expect(Array.from(a.metric.components().data)).toEqual(Array.from(b.metric.components().data));
+    expect(a.converged).toBe(true);
+    expect(a.iterations).toBeLessThan(1000);
+    expect(a.objective.at(-1)!).toBeLessThan(a.objective[0]!);
+    // the same objective as the projected gradient: both end near the same value
+    const pg = lmnn.fit(ds.X, ds.y, resolveParams(lmnn));
+    expect(Math.abs(a.objective.at(-1)! - pg.objective.at(-1)!)).toBeLessThan(0.05 * pg.objective.at(-1)!);
+  });
+
   it.each([
     ["a constant column", () => withColumn(iris(), 7)],
     ["duplicate points", () => duplicated(iris())],
@@ -174,11 +194,13 @@ describe("lmnn learner", () => {
       "a class with 2 members (k = 3)",
       () => ({ X: fromRows([[0], [1], [2], [3], [10], [11]]), y: Int32Array.from([0, 0, 0, 0, 1, 1]) }),
     ],
-  ])("degenerate data (%s): a finite result", (_name, make) => {
+  ])("degenerate data (%s): a finite result with either solver", (_name, make) => {
     const { X, y } = make();
-    const fit = lmnn.fit(X, y, resolveParams(lmnn, { maxIter: 200 }));
-    expect(fit.objective.every(Number.isFinite)).toBe(true);
-    expect(Array.from(fit.metric.components().data).every(Number.isFinite)).toBe(true);
+    for (const solver of ["pg", "lbfgs"]) {
+      const fit = lmnn.fit(X, y, resolveParams(lmnn, { maxIter: 200, solver }));
+      expect(fit.objective.every(Number.isFinite)).toBe(true);
+      expect(Array.from(fit.metric.components().data).every(Number.isFinite)).toBe(true);
+    }
   });
 });
 

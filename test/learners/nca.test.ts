@@ -32,6 +32,46 @@ describe("NCA objective", () => {
       expect(Math.abs(fd - g[k]!)).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
     }
   });
+  it("dropping softmax terms below e^−46 leaves loss and gradient equal to the dense sums to rounding", () => {
+    // a large L spreads the points so that most terms fall below the cutoff
+    const ds = blobs({ n: 60, d: 3, overlap: 1.5, seed: 8 });
+    const L = { rows: 3, cols: 3, data: Float64Array.of(6, 1, 0, 0, 5, 2, 1, 0, 7) };
+    const g = new Float64Array(9);
+    const value = ncaLoss(ds.X, ds.y, L, g);
+    // dense reference, straight from eq. 1–5
+    const n = 60;
+    const Z = Array.from({ length: n }, (_, i) =>
+      [0, 1, 2].map((r) => [0, 1, 2].reduce((s, c) => s + L.data[r * 3 + c]! * ds.X.data[i * 3 + c]!, 0)),
+    );
+    let ref = 0;
+    const S = new Float64Array(9);
+    let dropped = 0;
+    for (let i = 0; i < n; i++) {
+      const d = Z.map((z) => z.reduce((s, v, c) => s + (v - Z[i]![c]!) ** 2, 0));
+      const dmin = Math.min(...d.filter((_, k) => k !== i));
+      const e = d.map((v, k) => (k === i ? 0 : Math.exp(dmin - v)));
+      dropped += d.filter((v, k) => k !== i && v > dmin + 46).length;
+      const Zi = e.reduce((a, b) => a + b, 0);
+      const pi = e.reduce((a, v, k) => a + (ds.y[k] === ds.y[i] ? v : 0), 0) / Zi;
+      ref -= pi;
+      for (let k = 0; k < n; k++) {
+        const w = pi * (e[k]! / Zi) - (ds.y[k] === ds.y[i] ? e[k]! / Zi : 0);
+        for (let a = 0; a < 3; a++)
+          for (let b = 0; b < 3; b++) {
+            const xa = ds.X.data[i * 3 + a]! - ds.X.data[k * 3 + a]!;
+            const xb = ds.X.data[i * 3 + b]! - ds.X.data[k * 3 + b]!;
+            S[a * 3 + b]! += w * xa * xb;
+          }
+      }
+    }
+    expect(dropped).toBeGreaterThan(1000); // the cutoff really drops terms here
+    expect(Math.abs(value - ref)).toBeLessThan(1e-12 * Math.abs(ref));
+    for (let r = 0; r < 3; r++)
+      for (let c = 0; c < 3; c++) {
+        const want = -2 * [0, 1, 2].reduce((s, k) => s + L.data[r * 3 + k]! * S[k * 3 + c]!, 0);
+        expect(Math.abs(g[r * 3 + c]! - want)).toBeLessThan(1e-10 * Math.max(1, Math.abs(want)));
+      }
+  });
   it("is −(expected number of correct stochastic 1-NN votes): between −n and 0", () => {
     const ds = blobs({ n: 40, seed: 1 });
     const v = ncaLoss(ds.X, ds.y, { rows: 2, cols: 2, data: Float64Array.of(1, 0, 0, 1) });

@@ -27,6 +27,11 @@ export interface KnnBoundOptions {
    * subset is ≤ the r-th largest over all, so the bound stays sound; negatives are never subsampled). Default: all.
    */
   maxPositives?: number;
+  /**
+   * Speed only, the radius is the same up to ties: negatives are first bounded with the screenSize positives nearest
+   * to z, then made exact in increasing order of that bound until the rest cannot matter. Default 50.
+   */
+  screenSize?: number;
 }
 
 /**
@@ -38,8 +43,8 @@ export function maxPositivesForFlip(k: number): number {
   return Math.floor(k / 2);
 }
 
-// Denominator cache per class: ‖2(u_i − u_j)‖ for every training row j and every row i of the class, laid out
-// n × |class|. Bounded in total so that a large data set falls back to computing them per query.
+// Denominator cache per class: ‖2(u_i − u_j)‖ plus its rounding bound (the denominator of the sound ε̃ of
+// CertificationContext.pairMargin) for every training row j and every row i of the class, laid out n × |class|. Bounded in total so that a large data set falls back to computing them per query.
 const CACHE_LIMIT = 25_000_000;
 const caches = new WeakMap<CertificationContext, { used: number; byClass: Map<number, Float64Array> }>();
 
@@ -57,7 +62,10 @@ function denominators(ctx: CertificationContext, c: number): Float64Array | unde
   const out = new Float64Array(size);
   for (let j = 0; j < ctx.n; j++) {
     if (ctx.y[j] === c) continue;
-    for (let t = 0; t < P.length; t++) out[j * P.length + t] = ctx.rowNorm(P[t]!, j);
+    for (let t = 0; t < P.length; t++) {
+      const a = ctx.rowNorm(P[t]!, j);
+      out[j * P.length + t] = a + ctx.rowError(P[t]!, j, a);
+    }
   }
   entry.used += size;
   entry.byClass.set(c, out);
@@ -107,11 +115,14 @@ export function knnCertifiedRadius(
       "BAD_INPUT",
       `maxPositives must be a positive integer, got ${opts.maxPositives}`,
     );
+  const screen = opts.screenSize ?? 50;
+  if (!Number.isInteger(screen) || screen < 1)
+    throw new RobustMetricError("BAD_INPUT", `screenSize must be a positive integer, got ${opts.screenSize}`);
   const query = ctx.prepare(z);
   const prediction = ctx.predictOne(query.z, k);
   const y = label ?? prediction;
   if (prediction !== y) return { prediction, label: y, radius: 0 };
-  return { prediction, label: y, radius: boundFor(ctx, query, y, k, opts.maxPositives) };
+  return { prediction, label: y, radius: boundFor(ctx, query, y, k, opts.maxPositives, screen) };
 }
 
 function boundFor(
@@ -120,6 +131,7 @@ function boundFor(
   y: number,
   k: number,
   maxPositives: number | undefined,
+  screenSize: number,
 ): number {
   const pmax = maxPositivesForFlip(k);
   const R = pmax + 1;
@@ -127,27 +139,41 @@ function boundFor(
   const nNeg = ctx.n - allP.length;
   // every flip needs at least k − pmax negatives among the k nearest
   if (nNeg < k - pmax) return Number.POSITIVE_INFINITY;
-  // positions (in the class list) of the positives used
-  let pos: Int32Array;
-  if (maxPositives !== undefined && maxPositives < allP.length) {
-    const order = Array.from(allP.keys()).sort(
-      (a, b) => query.d[allP[a]!]! - query.d[allP[b]!]! || allP[a]! - allP[b]!,
-    );
-    pos = Int32Array.from(order.slice(0, Math.max(maxPositives, R)));
-  } else pos = Int32Array.from(allP.keys());
+  // positions (in the class list) of the positives, nearest to z first
+  const byD = Array.from(allP.keys()).sort(
+    (a, b) => query.d[allP[a]!]! - query.d[allP[b]!]! || allP[a]! - allP[b]!,
+  );
+  const pos = Int32Array.from(
+    maxPositives !== undefined && maxPositives < allP.length ? byD.slice(0, Math.max(maxPositives, R)) : byD,
+  );
+  const negs = new Int32Array(nNeg);
+  for (let j = 0, t = 0; j < ctx.n; j++) if (ctx.y[j] !== y) negs[t++] = j;
   const cache = denominators(ctx, y);
   const width = allP.length;
-  // vals[r][j'] = (r+1)-th largest over the positives, for the j'-th negative
-  const vals = Array.from({ length: R }, () => new Float64Array(nNeg));
+  const { d, dErr } = query;
+  const tg = ctx.tieGroup;
+  const rho = ctx.rho;
   const top = new Float64Array(R);
-  let jn = 0;
-  for (let j = 0; j < ctx.n; j++) {
-    if (ctx.y[j] === y) continue;
+  // top[0..R) = the R largest sound ε̃(x_i, x_j, z) over positives pos[from..to)
+  const topOver = (j: number, from: number, to: number): void => {
     top.fill(0);
-    for (let t = 0; t < pos.length; t++) {
+    const dj = d[j]!;
+    const ej = dErr[j]!;
+    const gj = tg[j]!;
+    const row = j * width;
+    for (let t = from; t < to; t++) {
       const pi = pos[t]!;
       const i = allP[pi]!;
-      const m = ctx.pairMargin(query, i, j, cache ? cache[j * width + pi] : undefined);
+      let m: number;
+      if (tg[i] === gj) m = j < i ? 0 : Number.POSITIVE_INFINITY;
+      else if (cache) {
+        // inlined CertificationContext.pairMargin with the cached denominator
+        const raw = dj - d[i]!;
+        const num = raw - dErr[i]! - ej - rho * Math.abs(raw);
+        if (!(num > 0)) continue;
+        const den = cache[row + pi]!;
+        m = den > 0 ? (num / den) * (1 - rho) : Number.POSITIVE_INFINITY;
+      } else m = ctx.pairMargin(query, i, j);
       if (m <= top[R - 1]!) continue;
       let s = R - 1;
       while (s > 0 && top[s - 1]! < m) {
@@ -156,8 +182,52 @@ function boundFor(
       }
       top[s] = m;
     }
-    for (let r = 0; r < R; r++) vals[r]![jn] = top[r]!;
-    jn++;
+  };
+  // vals[r][t] = (r+1)-th largest over the positives for negative negs[t]. Pass 1: over the screenSize positives
+  // nearest to z only, a lower bound (the (r+1)-th largest over a subset is ≤ that over all). Pass 2 makes them exact
+  // in increasing order of the bound, until no remaining negative can lower any order statistic the radius uses.
+  // Order statistics are monotone in every value, so any mix of exact values and lower bounds gives a sound radius.
+  const vals = Array.from({ length: R }, () => new Float64Array(nNeg));
+  const S = Math.min(screenSize, pos.length);
+  for (let t = 0; t < nNeg; t++) {
+    topOver(negs[t]!, 0, S);
+    for (let r = 0; r < R; r++) vals[r]![t] = top[r]!;
+  }
+  if (S < pos.length) {
+    // the order statistics the radius uses: [rank index r, order o] = the o-th smallest of vals[r]
+    const needed: [number, number][] =
+      k % 2 === 1
+        ? [[pmax, k - pmax]]
+        : [
+            [pmax - 1, k - pmax + 1],
+            [pmax, k - pmax],
+            [0, 1],
+          ];
+    const order = Array.from(negs.keys()).sort((a, b) => vals[R - 1]![a]! - vals[R - 1]![b]! || a - b);
+    const suffixMin = needed.map(([r]) => {
+      const m = new Float64Array(nNeg + 1).fill(Number.POSITIVE_INFINITY);
+      for (let t = nNeg - 1; t >= 0; t--) m[t] = Math.min(m[t + 1]!, vals[r]![order[t]!]!);
+      return m;
+    });
+    const smallest = needed.map(() => [] as number[]);
+    for (let t = 0; t < nNeg; t++) {
+      const done = needed.every(([, o], q) => {
+        const list = smallest[q]!;
+        return list.length >= o && suffixMin[q]![t]! >= list[o - 1]!;
+      });
+      if (done) break;
+      const jt = order[t]!;
+      topOver(negs[jt]!, S, pos.length);
+      // merge the subset's and the rest's top-R lists: the exact top-R over all positives
+      const merged = [...Array.from({ length: R }, (_, q) => vals[q]![jt]!), ...top].sort((a, b) => b - a);
+      for (let r = 0; r < R; r++) vals[r]![jt] = merged[r]!;
+      needed.forEach(([r, o], q) => {
+        const list = smallest[q]!;
+        list.push(vals[r]![jt]!);
+        list.sort((a, b) => a - b);
+        if (list.length > o) list.length = o;
+      });
+    }
   }
   const LB = (p: number) => kthSmallest(vals[p]!, k - p);
   if (k % 2 === 1) return LB(pmax);

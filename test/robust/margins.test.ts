@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as core from "../../src/core.js";
+import { iris } from "../../src/data/embedded.js";
 import { eye, fromRows, type Mat } from "../../src/linalg/mat.js";
 import { MahalanobisMetric } from "../../src/metric/mahalanobis.js";
 import { adversarialMargin as objectivesMargin } from "../../src/objectives/perturbation.js";
@@ -195,5 +196,37 @@ describe("k-NN certified radius (certification.md §1.3 vectors, §2)", () => {
       eye(2),
     );
     expect(knnCertifiedRadius(b, [0.9, 0.9], 0, 1).radius).toBeCloseTo((1.62 - 0.02) / (2 * Math.SQRT2), 12);
+  });
+});
+
+describe("k-NN bound screening", () => {
+  it("screening the positives changes only the speed: the same radii on iris for k = 1..6", () => {
+    const ds = iris();
+    const tr = Int32Array.from({ length: 150 }, (_, i) => i).filter((i) => i % 4 !== 0);
+    const X = { rows: tr.length, cols: 4, data: new Float64Array(tr.length * 4) };
+    tr.forEach((i, r) => X.data.set(ds.X.data.subarray(i * 4, i * 4 + 4), r * 4));
+    const M = fromRows([
+      [2, 0.3, 0, 0.1],
+      [0.3, 1, 0.2, 0],
+      [0, 0.2, 0.5, 0],
+      [0.1, 0, 0, 3],
+    ]);
+    const ctx = CertificationContext.fromMetric(
+      MahalanobisMetric.fromM(M),
+      X,
+      Int32Array.from(tr, (i) => ds.y[i]!),
+    );
+    let positive = 0;
+    for (let i = 0; i < 150; i += 4) {
+      const z = ds.X.data.subarray(i * 4, i * 4 + 4);
+      for (let k = 1; k <= 6; k++) {
+        const full = knnCertifiedRadius(ctx, z, ds.y[i]!, k, { screenSize: 1000 }).radius;
+        if (full > 0) positive++;
+        for (const screenSize of [1, 3, 10]) {
+          expect(knnCertifiedRadius(ctx, z, ds.y[i]!, k, { screenSize }).radius).toBe(full);
+        }
+      }
+    }
+    expect(positive).toBeGreaterThan(100);
   });
 });

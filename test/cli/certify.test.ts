@@ -138,6 +138,7 @@ describe("robust-metric attack", () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.method).toBe("exact");
     expect(doc.succeeded).toBe(30);
+    expect(doc.adversarialAfterRoundTrip).toBe(30);
     const adv = parseCsv(readFileSync(out, "utf8"));
     expect(adv.X.rows).toBe(30);
     expect(adv.featureNames).toEqual(ds.featureNames);

@@ -1,5 +1,6 @@
 import { RobustMetricError } from "../errors.js";
 import type { Mat } from "./mat.js";
+import { sqDistancesWasm } from "./wasm-linalg.js";
 
 /**
  * Squared Euclidean distances between the rows of A (m×d) and of B (n×d), by direct differences: exact to
@@ -31,6 +32,35 @@ export function sqDistances(a: Mat, b: Mat, out?: Mat): Mat {
   const C = res.data;
   // The same matrix on both sides (training-set distances): compute the upper triangle and mirror it.
   const symmetric = A === B && m === n;
+  if (m * n * d < WASM_MIN_WORK || !sqDistancesWasm(A, B, C, m, n, d, symmetric)) {
+    sqDistancesJs(A, B, C, m, n, d, symmetric);
+  }
+  if (symmetric) {
+    for (let i = 0; i < m; i++) {
+      C[i * n + i] = 0;
+      for (let j = 0; j < i; j++) C[i * n + j] = C[j * n + i]!;
+    }
+  }
+  return res;
+}
+
+/** Below this many multiply-adds the copies into WebAssembly memory cost more than they save. */
+const WASM_MIN_WORK = 1 << 14;
+
+/**
+ * The JavaScript kernel: 2×2 blocks of (row of A, row of B), each distance summed as the wasm kernel sums it — even
+ * and odd coordinates in two partial sums, added, then the odd last coordinate — so both give the same bits.
+ */
+function sqDistancesJs(
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  m: number,
+  n: number,
+  d: number,
+  symmetric: boolean,
+): void {
+  const d2 = d & ~1;
   const block = Math.max(8, Math.floor(4096 / Math.max(1, d)));
   for (let j0 = 0; j0 < n; j0 += block) {
     const j1 = Math.min(n, j0 + block);
@@ -43,11 +73,15 @@ export function sqDistances(a: Mat, b: Mat, out?: Mat): Mat {
       for (; j + 2 <= j1; j += 2) {
         const b0 = j * d;
         const b1 = b0 + d;
-        let s00 = 0;
-        let s01 = 0;
-        let s10 = 0;
-        let s11 = 0;
-        for (let k = 0; k < d; k++) {
+        let e00 = 0;
+        let e01 = 0;
+        let e10 = 0;
+        let e11 = 0;
+        let o00 = 0;
+        let o01 = 0;
+        let o10 = 0;
+        let o11 = 0;
+        for (let k = 0; k < d2; k += 2) {
           const x0 = A[a0 + k]!;
           const x1 = A[a1 + k]!;
           const y0 = B[b0 + k]!;
@@ -56,6 +90,32 @@ export function sqDistances(a: Mat, b: Mat, out?: Mat): Mat {
           const t01 = x0 - y1;
           const t10 = x1 - y0;
           const t11 = x1 - y1;
+          e00 += t00 * t00;
+          e01 += t01 * t01;
+          e10 += t10 * t10;
+          e11 += t11 * t11;
+          const u0 = A[a0 + k + 1]!;
+          const u1 = A[a1 + k + 1]!;
+          const v0 = B[b0 + k + 1]!;
+          const v1 = B[b1 + k + 1]!;
+          const w00 = u0 - v0;
+          const w01 = u0 - v1;
+          const w10 = u1 - v0;
+          const w11 = u1 - v1;
+          o00 += w00 * w00;
+          o01 += w01 * w01;
+          o10 += w10 * w10;
+          o11 += w11 * w11;
+        }
+        let s00 = e00 + o00;
+        let s01 = e01 + o01;
+        let s10 = e10 + o10;
+        let s11 = e11 + o11;
+        if (d2 < d) {
+          const t00 = A[a0 + d2]! - B[b0 + d2]!;
+          const t01 = A[a0 + d2]! - B[b1 + d2]!;
+          const t10 = A[a1 + d2]! - B[b0 + d2]!;
+          const t11 = A[a1 + d2]! - B[b1 + d2]!;
           s00 += t00 * t00;
           s01 += t01 * t01;
           s10 += t10 * t10;
@@ -76,19 +136,22 @@ export function sqDistances(a: Mat, b: Mat, out?: Mat): Mat {
         C[i * n + j] = rowDist(A, i * d, B, j * d, d);
     }
   }
-  if (symmetric) {
-    for (let i = 0; i < m; i++) {
-      C[i * n + i] = 0;
-      for (let j = 0; j < i; j++) C[i * n + j] = C[j * n + i]!;
-    }
-  }
-  return res;
 }
 
+/** One distance, summed in the kernels' order (even and odd coordinates apart, then the odd last one). */
 function rowDist(A: Float64Array, ao: number, B: Float64Array, bo: number, d: number): number {
-  let s = 0;
-  for (let k = 0; k < d; k++) {
+  let e = 0;
+  let o = 0;
+  const d2 = d & ~1;
+  for (let k = 0; k < d2; k += 2) {
     const t = A[ao + k]! - B[bo + k]!;
+    const u = A[ao + k + 1]! - B[bo + k + 1]!;
+    e += t * t;
+    o += u * u;
+  }
+  let s = e + o;
+  if (d2 < d) {
+    const t = A[ao + d2]! - B[bo + d2]!;
     s += t * t;
   }
   return s;

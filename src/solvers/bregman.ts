@@ -1,5 +1,6 @@
 import { RobustMetricError } from "../errors.js";
-import { eye, type Mat } from "../linalg/mat.js";
+import { type Mat, zeros } from "../linalg/mat.js";
+import { sweepState } from "./bregman-kernel.js";
 
 /** Options of {@link itmlProjections}. */
 export interface BregmanOptions {
@@ -39,45 +40,22 @@ export function itmlProjections(
   }
   const { rows: C, cols: p } = diffs;
   const gproj = Number.isFinite(gamma) ? gamma / (gamma + 1) : 1;
-  const M = eye(p);
-  const Md = M.data;
-  const lambda = new Float64Array(C);
+  // the state lives in WebAssembly memory when the SIMD sweep is available (same bits as the JavaScript sweep)
+  const { state, sweep } = sweepState(C, p);
+  const { M: Md, lambda, bhat } = state;
+  for (let i = 0; i < p; i++) Md[i * p + i] = 1;
+  state.diffs.set(diffs.data.subarray(0, C * p));
+  for (let c = 0; c < C; c++) {
+    state.similar[c] = similar[c] ? 1 : 0;
+    bhat[c] = similar[c] ? u : l;
+  }
   const old = new Float64Array(C);
-  const bhat = Float64Array.from(similar, (s) => (s ? u : l));
-  const Mv = new Float64Array(p);
   const trace: number[] = [];
   let converged = false;
   let it = 0;
   while (it < maxIter) {
     it++;
-    for (let c = 0; c < C; c++) {
-      const o = c * p;
-      let wtw = 0;
-      for (let r = 0; r < p; r++) {
-        let s = 0;
-        for (let k = 0; k < p; k++) s += Md[r * p + k]! * diffs.data[o + k]!;
-        Mv[r] = s;
-        wtw += s * diffs.data[o + r]!;
-      }
-      if (!(wtw > 1e-300)) continue;
-      let alpha: number;
-      let beta: number;
-      if (similar[c]) {
-        alpha = Math.min(lambda[c]!, gproj * (1 / wtw - 1 / bhat[c]!));
-        beta = alpha / (1 - alpha * wtw);
-        bhat[c] = 1 / (1 / bhat[c]! + alpha / gamma);
-      } else {
-        alpha = Math.min(lambda[c]!, gproj * (1 / bhat[c]! - 1 / wtw));
-        beta = -alpha / (1 + alpha * wtw);
-        bhat[c] = 1 / (1 / bhat[c]! - alpha / gamma);
-      }
-      lambda[c] = lambda[c]! - alpha;
-      if (beta === 0) continue;
-      for (let r = 0; r < p; r++) {
-        const a = beta * Mv[r]!;
-        for (let k = 0; k < p; k++) Md[r * p + k]! += a * Mv[k]!;
-      }
-    }
+    sweep(gamma, gproj);
     let diff = 0;
     let n1 = 0;
     let n2 = 0;
@@ -99,11 +77,13 @@ export function itmlProjections(
     old.set(lambda);
   }
   // rank-one updates in floating point leave M a hair off symmetric
+  const M = zeros(p, p);
   for (let r = 0; r < p; r++) {
+    M.data[r * p + r] = Md[r * p + r]!;
     for (let k = r + 1; k < p; k++) {
       const v = 0.5 * (Md[r * p + k]! + Md[k * p + r]!);
-      Md[r * p + k] = v;
-      Md[k * p + r] = v;
+      M.data[r * p + k] = v;
+      M.data[k * p + r] = v;
     }
   }
   return { M, iterations: it, converged, trace };

@@ -7,8 +7,10 @@ import { evaluateMethods } from "../../src/eval/evaluate.js";
 import { itml, metricLearnBounds } from "../../src/learners/itml.js";
 import { resolveParams } from "../../src/learners/registry.js";
 import { eigh, fromRows, zeros } from "../../src/linalg/index.js";
+import { setLinalgBackend } from "../../src/linalg/wasm-linalg.js";
 import { readDataset } from "../../src/node/read.js";
 import { itmlProjections } from "../../src/solvers/bregman.js";
+import { sweepBackend } from "../../src/solvers/bregman-kernel.js";
 
 const shared = fileURLToPath(new URL("../../../shared/", import.meta.url));
 const hasShared = existsSync(`${shared}splits/iris-10x70-30.json`);
@@ -56,6 +58,27 @@ describe("ITML Bregman projections", () => {
       data: Float64Array.from([1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]),
     };
     expect(mean(rows(1), res.M) / mean(rows(0), res.M)).toBeLessThan(mean(rows(1), eye) / mean(rows(0), eye));
+  });
+});
+
+describe("ITML sweep backends", () => {
+  it.each([5, 8, 13])("WebAssembly SIMD and JavaScript sweeps give the same bits (p = %i)", (p) => {
+    const rng = new Rng(p);
+    const D = zeros(60, p);
+    for (let i = 0; i < D.data.length; i++) D.data[i] = rng.normal();
+    const sim = Uint8Array.from({ length: 60 }, (_, i) => (i < 30 ? 1 : 0));
+    expect(sweepBackend()).toBe("wasm");
+    const fast = itmlProjections(D, sim, [0.5 * p, 2 * p], { gamma: 1, maxIter: 50 });
+    setLinalgBackend("js");
+    try {
+      expect(sweepBackend()).toBe("js");
+      const slow = itmlProjections(D, sim, [0.5 * p, 2 * p], { gamma: 1, maxIter: 50 });
+      expect(Array.from(fast.M.data)).toEqual(Array.from(slow.M.data));
+      expect(fast.trace).toEqual(slow.trace);
+      expect(fast.iterations).toBe(slow.iterations);
+    } finally {
+      setLinalgBackend("auto");
+    }
   });
 });
 

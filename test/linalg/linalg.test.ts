@@ -20,6 +20,7 @@ import {
   transpose,
   zeros,
 } from "../../src/linalg/index.js";
+import { linalgBackend, setLinalgBackend } from "../../src/linalg/wasm-linalg.js";
 
 function rand(rows: number, cols: number, rng: Rng, scale = 1): Mat {
   const m = zeros(rows, cols);
@@ -121,6 +122,36 @@ describe("sqDistances", () => {
     expect(far.data[0]).toBe(gap * gap);
     const expansion = 2e16 + (shifted ** 2 + 1e16) - 2 * (1e8 * shifted + 1e16);
     expect(Math.abs(expansion - gap * gap)).toBeGreaterThan(1e-7);
+  });
+});
+
+describe("sqDistances backends", () => {
+  it("WebAssembly SIMD and JavaScript kernels give the same bits (odd and even sizes, symmetric or not)", () => {
+    expect(linalgBackend()).toBe("wasm"); // Node 20 has WebAssembly SIMD: the fast path must really run
+    const rng = new Rng(11);
+    for (const [m, n, d] of [
+      [64, 80, 9],
+      [65, 33, 64],
+      [128, 128, 1],
+      [70, 71, 30],
+      [40, 300, 17],
+    ] as const) {
+      const a = rand(m, d, rng, 3);
+      const b = rand(n, d, rng);
+      for (const [x, y] of [
+        [a, b],
+        [a, a],
+      ] as const) {
+        const fast = sqDistances(x, y);
+        setLinalgBackend("js");
+        try {
+          const slow = sqDistances(x, y);
+          expect(Array.from(fast.data)).toEqual(Array.from(slow.data));
+        } finally {
+          setLinalgBackend("auto");
+        }
+      }
+    }
   });
 });
 

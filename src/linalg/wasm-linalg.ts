@@ -1,0 +1,201 @@
+// WebAssembly SIMD (f64x2) twins of hot kernels, built with the encoder of wasm-encoder.ts, and the small runtime
+// they share. Each kernel sums in the same order as its JavaScript twin (two interleaved partial sums, even and
+// odd coordinates, then the odd last coordinate), so both backends give the same bits. One module instance per
+// process owns a growable memory; callers copy their operands in, run the kernel and read the result out.
+import {
+  assembleModule,
+  cat,
+  compileModule,
+  decl,
+  Fn,
+  f64add,
+  f64mul,
+  f64store,
+  f64sub,
+  f64x2add,
+  f64x2mul,
+  f64x2sub,
+  i32add,
+  i32c,
+  i32lt,
+  i32mul,
+  i32shl,
+  ifThen,
+  laneSum,
+  v128zero,
+  wasmApi,
+  whileLoop,
+} from "./wasm-encoder.js";
+
+/**
+ * sqdist(a, b, out, m, n, p, sym): out[i·n + j] = Σ_c (a_ic − b_jc)² for i < m and j < n (j ≥ i when sym ≠ 0),
+ * two columns j at a time so each row of A is loaded once per pair of rows of B.
+ */
+function kernelSqDist(): Fn {
+  const f = new Fn(
+    "sqdist",
+    decl("a b out m n p sym"),
+    decl("i j c p2 ai b0 b1 o x:v128 t:v128 acc0:v128 acc1:v128 s0:f64 s1:f64 u:f64"),
+    null,
+    null,
+  );
+  const stride = i32shl(f.get("p"), i32c(3));
+  const oddTail = (acc: string, bj: string, s: string) =>
+    cat(
+      f.set(s, laneSum(f, acc)),
+      ifThen(
+        i32lt(f.get("p2"), f.get("p")),
+        cat(
+          f.set("u", f64sub(f.ldf("ai", f.get("p2")), f.ldf(bj, f.get("p2")))),
+          f.set(s, f64add(f.get(s), f64mul(f.get("u"), f.get("u")))),
+        ),
+      ),
+    );
+  const outAt = (j: ReturnType<Fn["get"]>) => i32add(f.get("out"), i32shl(i32add(f.get("o"), j), i32c(3)));
+  f.body = cat(
+    f.prologue(),
+    f.for(
+      "i",
+      i32c(0),
+      f.get("m"),
+      cat(
+        f.set("ai", f.row("a", "i")),
+        f.set("o", i32mul(f.get("i"), f.get("n"))),
+        f.set("j", i32c(0)),
+        ifThen(f.get("sym"), f.set("j", f.get("i"))),
+        whileLoop(
+          i32lt(i32add(f.get("j"), i32c(1)), f.get("n")),
+          cat(
+            f.set("b0", f.row("b", "j")),
+            f.set("b1", i32add(f.get("b0"), stride)),
+            f.set("acc0", v128zero()),
+            f.set("acc1", v128zero()),
+            f.for(
+              "c",
+              i32c(0),
+              f.get("p2"),
+              cat(
+                f.set("x", f.ldv("ai", f.get("c"))),
+                f.set("t", f64x2sub(f.get("x"), f.ldv("b0", f.get("c")))),
+                f.set("acc0", f64x2add(f.get("acc0"), f64x2mul(f.get("t"), f.get("t")))),
+                f.set("t", f64x2sub(f.get("x"), f.ldv("b1", f.get("c")))),
+                f.set("acc1", f64x2add(f.get("acc1"), f64x2mul(f.get("t"), f.get("t")))),
+              ),
+              2,
+            ),
+            oddTail("acc0", "b0", "s0"),
+            oddTail("acc1", "b1", "s1"),
+            f64store(outAt(f.get("j")), f.get("s0")),
+            f64store(outAt(i32add(f.get("j"), i32c(1))), f.get("s1")),
+            f.inc("j", i32c(2)),
+          ),
+        ),
+        ifThen(
+          i32lt(f.get("j"), f.get("n")),
+          cat(
+            f.set("b0", f.row("b", "j")),
+            f.set("acc0", v128zero()),
+            f.for(
+              "c",
+              i32c(0),
+              f.get("p2"),
+              cat(
+                f.set("t", f64x2sub(f.ldv("ai", f.get("c")), f.ldv("b0", f.get("c")))),
+                f.set("acc0", f64x2add(f.get("acc0"), f64x2mul(f.get("t"), f.get("t")))),
+              ),
+              2,
+            ),
+            oddTail("acc0", "b0", "s0"),
+            f64store(outAt(f.get("j")), f.get("s0")),
+          ),
+        ),
+      ),
+    ),
+  );
+  return f;
+}
+
+interface LinalgExports {
+  sqdist(a: number, b: number, out: number, m: number, n: number, p: number, sym: number): void;
+}
+
+/**
+ * A lazily compiled module with one instance per process and its own growable memory. Operands are copied in at
+ * byte offsets chosen by the caller; `reserve` grows the memory (views made before it are then invalid).
+ */
+export class WasmRuntime<E> {
+  private state: { k: E; memory: { buffer: ArrayBuffer; grow(pages: number): number } } | null | undefined;
+  constructor(private readonly build: () => Fn[]) {}
+
+  /** The exports, or null when WebAssembly SIMD is unavailable or the JavaScript kernels are forced. */
+  exports(): E | null {
+    if (preferred === "js") return null;
+    if (this.state === undefined) {
+      this.state = null;
+      const mod = compileModule(() => assembleModule(this.build()));
+      if (mod && wasmApi) {
+        try {
+          const memory = new wasmApi.Memory({ initial: 16 });
+          const inst = new wasmApi.Instance(mod, { env: { mem: memory } });
+          this.state = { k: inst.exports as E, memory };
+        } catch {
+          this.state = null;
+        }
+      }
+    }
+    return this.state?.k ?? null;
+  }
+
+  /** Grows the memory to at least `bytes` and returns its buffer (call after `exports()` returned non-null). */
+  reserve(bytes: number): ArrayBuffer {
+    const memory = this.state!.memory;
+    const have = memory.buffer.byteLength;
+    if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
+    return memory.buffer;
+  }
+}
+
+/** Byte offsets rounded up to 16 (v128 loads do not need it, but aligned rows are faster). */
+export const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+
+/** Which backend the kernels use: "wasm" when available, unless forced to "js" (tests, benchmarks). */
+let preferred: "auto" | "js" = "auto";
+
+/** Forces the JavaScript kernels ("js") or restores automatic selection ("auto"); for tests and benchmarks. */
+export function setLinalgBackend(b: "auto" | "js"): void {
+  preferred = b;
+}
+
+const linalg = new WasmRuntime<LinalgExports>(() => [kernelSqDist()]);
+
+/** The backend the next kernel call will use. */
+export function linalgBackend(): "wasm" | "js" {
+  return linalg.exports() ? "wasm" : "js";
+}
+
+/**
+ * Squared distances by the wasm kernel into `out` (m×n, row-major), or false when wasm is unavailable or not
+ * preferred. `symmetric`: A and B are the same matrix, only j ≥ i is computed (the caller mirrors).
+ */
+export function sqDistancesWasm(
+  A: Float64Array,
+  B: Float64Array,
+  out: Float64Array,
+  m: number,
+  n: number,
+  p: number,
+  symmetric: boolean,
+): boolean {
+  const k = linalg.exports();
+  if (!k) return false;
+  const aBytes = align16(m * p * 8);
+  const bBytes = symmetric ? 0 : align16(n * p * 8);
+  const buf = linalg.reserve(aBytes + bBytes + m * n * 8);
+  new Float64Array(buf, 0, m * p).set(A.subarray(0, m * p));
+  const bAt = symmetric ? 0 : aBytes;
+  if (!symmetric) new Float64Array(buf, bAt, n * p).set(B.subarray(0, n * p));
+  const outAt = aBytes + bBytes;
+  k.sqdist(0, bAt, outAt, m, n, p, symmetric ? 1 : 0);
+  out.set(new Float64Array(buf, outAt, m * n));
+  return true;
+}

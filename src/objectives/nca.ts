@@ -3,7 +3,7 @@
 //   f(L) = −Σ_i p_i,   ∂f/∂L = −2L Σ_i Σ_k W_ik x_ik x_ikᵀ,   W_ik = p_i p_ik − [y_k = y_i] p_ik,  x_ik = x_i − x_k.
 import { RobustMetricError } from "../errors.js";
 import { forEachDistanceRow } from "../linalg/distance.js";
-import { gemm, gemmABt } from "../linalg/gemm.js";
+import { gemm, gemmABt, gemmAtB } from "../linalg/gemm.js";
 import type { Mat } from "../linalg/mat.js";
 
 /**
@@ -37,6 +37,8 @@ export function ncaLoss(
     throw new RobustMetricError("SHAPE_MISMATCH", `X has ${n} rows but y has ${y.length} labels`);
   const Z = gemmABt(X, L);
   const A = grad ? new Float64Array(n * p) : undefined; // rows a_i with S = Σ_i x_i a_iᵀ
+  const Bk = grad ? new Float64Array(n * p) : undefined;
+  const deg = grad ? new Float64Array(n) : undefined;
   const Xd = X.data;
   const kept = new Int32Array(n);
   let value = 0;
@@ -60,32 +62,36 @@ export function ncaLoss(
       }
       const pi = same / Zi;
       value -= pi;
-      if (!A) return;
+      if (!A || !Bk || !deg) return;
+      // pair (i, k) adds w(x_i − x_k) to row i of A and subtracts it from row k; summed over pairs that is
+      // A = diag(Σ_k w_ik + Σ_i w_ik)·X − Σ_k w_ik x_k (rows i) − Σ_i w_ik x_i (rows k): two axpys per pair
+      const io = i * p;
+      let wsum = 0;
       for (let s = 0; s < m; s++) {
         const k = kept[s]!;
         const pik = row[k]! / Zi;
         const w = pi * pik - (y[k] === y[i] ? pik : 0);
         if (w === 0) continue;
+        wsum += w;
+        deg[k]! += w;
+        const ko = k * p;
         for (let j = 0; j < p; j++) {
-          const t = w * (Xd[i * p + j]! - Xd[k * p + j]!);
-          A[i * p + j]! += t;
-          A[k * p + j]! -= t;
+          A[io + j]! -= w * Xd[ko + j]!;
+          Bk[ko + j]! += w * Xd[io + j]!;
         }
       }
+      deg[i]! += wsum;
     },
     scratch,
   );
-  if (grad && A) {
-    // S = Xᵀ A (p×p); ∂f/∂L = −2 L S
-    const S = new Float64Array(p * p);
+  if (grad && A && Bk && deg) {
     for (let i = 0; i < n; i++) {
-      for (let a = 0; a < p; a++) {
-        const xa = Xd[i * p + a]!;
-        if (xa === 0) continue;
-        for (let b = 0; b < p; b++) S[a * p + b]! += xa * A[i * p + b]!;
-      }
+      const di = deg[i]!;
+      for (let j = 0; j < p; j++) A[i * p + j] = A[i * p + j]! - Bk[i * p + j]! + di * Xd[i * p + j]!;
     }
-    const G = gemm(L, { rows: p, cols: p, data: S });
+    // S = Xᵀ A (p×p); ∂f/∂L = −2 L S
+    const S = gemmAtB(X, { rows: n, cols: p, data: A });
+    const G = gemm(L, S);
     for (let k = 0; k < G.data.length; k++) grad[k] = -2 * G.data[k]!;
   }
   return value;

@@ -123,6 +123,16 @@ describe("aml learner", () => {
     for (let i = 1; i < f1.objective.length; i++)
       expect(f1.objective[i]!).toBeLessThanOrEqual(f1.objective[i - 1]!);
   });
+  it("stepGrowth > 1 and more iterations reach a lower F; gmmlFallback=false keeps the descent point", () => {
+    const ds = iris();
+    const base = aml.fit(ds.X, ds.y, resolveParams(aml), { rng: new Rng(4) });
+    const grown = aml.fit(ds.X, ds.y, resolveParams(aml, { stepGrowth: 2, maxIter: 400 }), {
+      rng: new Rng(4),
+    });
+    expect(Math.min(...grown.objective)).toBeLessThan(Math.min(...base.objective));
+    const noFb = aml.fit(ds.X, ds.y, resolveParams(aml, { gmmlFallback: false }), { rng: new Rng(4) });
+    expect(noFb.objective.length).toBe(noFb.iterations);
+  });
   it("classifies iris (standardised, 5 splits) at least as well as 90 %, both variants", () => {
     const r = evaluateMethods(iris(), {
       methods: ["aml"],

@@ -193,6 +193,14 @@ describe("arml learner", () => {
     }
     expect(learned).toBeGreaterThan(identity + 0.005);
   });
+  it("init=random starts from I + N(0, 1) noise: finite, seeded, different from the identity start", () => {
+    const a = arml.fit(ds.X, ds.y, resolveParams(arml, { epochs: 20, init: "random" }), { rng: new Rng(2) });
+    const b = arml.fit(ds.X, ds.y, resolveParams(arml, { epochs: 20, init: "random" }), { rng: new Rng(2) });
+    const c = arml.fit(ds.X, ds.y, resolveParams(arml, { epochs: 20 }), { rng: new Rng(2) });
+    expect(finite(a.metric.components())).toBe(true);
+    expect(Array.from(a.metric.components().data)).toEqual(Array.from(b.metric.components().data));
+    expect(Array.from(a.metric.components().data)).not.toEqual(Array.from(c.metric.components().data));
+  });
   it("classifies iris (standardised, 5 splits, default 1000 epochs) above 90 %", () => {
     const r = evaluateMethods(ds, { methods: ["euclidean", "arml"], nSplits: 5 });
     expect(r.methods[1]!.accuracy.mean).toBeGreaterThan(0.9);

@@ -32,6 +32,11 @@ export interface KnnBoundOptions {
    * to z, then made exact in increasing order of that bound until the rest cannot matter. Default 50.
    */
   screenSize?: number;
+  /**
+   * Cache the sound denominators 2‖M(x_i − x_j)‖ per class (n × |class| doubles, 25 M at most over all classes;
+   * beyond that they are computed per query). Default true.
+   */
+  cache?: boolean;
 }
 
 /**
@@ -44,7 +49,8 @@ export function maxPositivesForFlip(k: number): number {
 }
 
 // Denominator cache per class: ‖2(u_i − u_j)‖ plus its rounding bound (the denominator of the sound ε̃ of
-// CertificationContext.pairMargin) for every training row j and every row i of the class, laid out n × |class|. Bounded in total so that a large data set falls back to computing them per query.
+// CertificationContext.pairMargin) for every row i of the class and every training row j, laid out |class| × n so
+// that the screening pass streams over the negatives of one positive. Bounded in total so that a large data set falls back to computing them per query.
 const CACHE_LIMIT = 25_000_000;
 const caches = new WeakMap<CertificationContext, { used: number; byClass: Map<number, Float64Array> }>();
 
@@ -60,11 +66,11 @@ function denominators(ctx: CertificationContext, c: number): Float64Array | unde
   const size = ctx.n * P.length;
   if (entry.used + size > CACHE_LIMIT) return undefined;
   const out = new Float64Array(size);
-  for (let j = 0; j < ctx.n; j++) {
-    if (ctx.y[j] === c) continue;
-    for (let t = 0; t < P.length; t++) {
+  for (let t = 0; t < P.length; t++) {
+    for (let j = 0; j < ctx.n; j++) {
+      if (ctx.y[j] === c) continue;
       const a = ctx.rowNorm(P[t]!, j);
-      out[j * P.length + t] = a + ctx.rowError(P[t]!, j, a);
+      out[t * ctx.n + j] = a + ctx.rowError(P[t]!, j, a);
     }
   }
   entry.used += size;
@@ -122,7 +128,11 @@ export function knnCertifiedRadius(
   const prediction = ctx.predictOne(query.z, k);
   const y = label ?? prediction;
   if (prediction !== y) return { prediction, label: y, radius: 0 };
-  return { prediction, label: y, radius: boundFor(ctx, query, y, k, opts.maxPositives, screen) };
+  return {
+    prediction,
+    label: y,
+    radius: boundFor(ctx, query, y, k, opts.maxPositives, screen, opts.cache ?? true),
+  };
 }
 
 function boundFor(
@@ -132,6 +142,7 @@ function boundFor(
   k: number,
   maxPositives: number | undefined,
   screenSize: number,
+  useCache: boolean,
 ): number {
   const pmax = maxPositivesForFlip(k);
   const R = pmax + 1;
@@ -148,8 +159,8 @@ function boundFor(
   );
   const negs = new Int32Array(nNeg);
   for (let j = 0, t = 0; j < ctx.n; j++) if (ctx.y[j] !== y) negs[t++] = j;
-  const cache = denominators(ctx, y);
-  const width = allP.length;
+  const cache = useCache ? denominators(ctx, y) : undefined;
+  const n = ctx.n;
   const { d, dErr } = query;
   const tg = ctx.tieGroup;
   const rho = ctx.rho;
@@ -160,7 +171,6 @@ function boundFor(
     const dj = d[j]!;
     const ej = dErr[j]!;
     const gj = tg[j]!;
-    const row = j * width;
     for (let t = from; t < to; t++) {
       const pi = pos[t]!;
       const i = allP[pi]!;
@@ -171,7 +181,7 @@ function boundFor(
         const raw = dj - d[i]!;
         const num = raw - dErr[i]! - ej - rho * Math.abs(raw);
         if (!(num > 0)) continue;
-        const den = cache[row + pi]!;
+        const den = cache[pi * n + j]!;
         m = den > 0 ? (num / den) * (1 - rho) : Number.POSITIVE_INFINITY;
       } else m = ctx.pairMargin(query, i, j);
       if (m <= top[R - 1]!) continue;
@@ -189,9 +199,34 @@ function boundFor(
   // Order statistics are monotone in every value, so any mix of exact values and lower bounds gives a sound radius.
   const vals = Array.from({ length: R }, () => new Float64Array(nNeg));
   const S = Math.min(screenSize, pos.length);
-  for (let t = 0; t < nNeg; t++) {
-    topOver(negs[t]!, 0, S);
-    for (let r = 0; r < R; r++) vals[r]![t] = top[r]!;
+  // positive-major so that the cached denominators stream
+  const last = vals[R - 1]!;
+  for (let q = 0; q < S; q++) {
+    const pi = pos[q]!;
+    const i = allP[pi]!;
+    const di = d[i]!;
+    const ei = dErr[i]!;
+    const gi = tg[i]!;
+    const base = pi * n;
+    for (let t = 0; t < nNeg; t++) {
+      const j = negs[t]!;
+      let m: number;
+      if (tg[j] === gi) m = j < i ? 0 : Number.POSITIVE_INFINITY;
+      else if (cache) {
+        const raw = d[j]! - di;
+        const num = raw - ei - dErr[j]! - rho * Math.abs(raw);
+        if (!(num > 0)) continue;
+        const den = cache[base + j]!;
+        m = den > 0 ? (num / den) * (1 - rho) : Number.POSITIVE_INFINITY;
+      } else m = ctx.pairMargin(query, i, j);
+      if (m <= last[t]!) continue;
+      let r = R - 1;
+      while (r > 0 && vals[r - 1]![t]! < m) {
+        vals[r]![t] = vals[r - 1]![t]!;
+        r--;
+      }
+      vals[r]![t] = m;
+    }
   }
   if (S < pos.length) {
     // the order statistics the radius uses: [rank index r, order o] = the o-th smallest of vals[r]

@@ -200,7 +200,7 @@ describe("k-NN certified radius (certification.md §1.3 vectors, §2)", () => {
 });
 
 describe("k-NN bound screening", () => {
-  it("screening the positives changes only the speed: the same radii on iris for k = 1..6", () => {
+  it("screening the positives and caching change only the speed: the same radii on iris for k = 1..6", () => {
     const ds = iris();
     const tr = Int32Array.from({ length: 150 }, (_, i) => i).filter((i) => i % 4 !== 0);
     const X = { rows: tr.length, cols: 4, data: new Float64Array(tr.length * 4) };
@@ -224,6 +224,7 @@ describe("k-NN bound screening", () => {
         if (full > 0) positive++;
         for (const screenSize of [1, 3, 10]) {
           expect(knnCertifiedRadius(ctx, z, ds.y[i]!, k, { screenSize }).radius).toBe(full);
+          expect(knnCertifiedRadius(ctx, z, ds.y[i]!, k, { screenSize, cache: false }).radius).toBe(full);
         }
       }
     }

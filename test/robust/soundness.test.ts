@@ -61,7 +61,10 @@ describe("soundness of certificates against sampling and attacks (fast-check)", 
       fc.assert(
         fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
           const { rng, ctx, z } = problem(seed, k);
-          const cert = knnCertifiedRadius(ctx, z, undefined, k, { screenSize: 1 + (seed % 3) });
+          const cert = knnCertifiedRadius(ctx, z, undefined, k, {
+            screenSize: 1 + (seed % 3),
+            cache: seed % 2 === 0,
+          });
           expect(cert.radius).toBeGreaterThanOrEqual(0);
           let lb = cert.radius;
           if (k === 1) {

@@ -47,22 +47,9 @@ export class LmnnHinge implements TripletTerm {
   }
 
   accumulate(engine: TripletEngine, withGradient: boolean): number {
-    const { dm, tripletIJ, tripletIL, pairWeight } = engine;
-    const w = this.weight;
-    let s = 0;
-    let active = 0;
-    for (let t = 0; t < engine.nTriplets; t++) {
-      const h = this.margin - dm[t]!;
-      if (h > 0) {
-        s += h;
-        active++;
-        if (withGradient) {
-          pairWeight[tripletIJ[t]!]! += w;
-          pairWeight[tripletIL[t]!]! -= w;
-        }
-      }
-    }
-    this.active = active;
-    return w * s;
+    // the engine's hinge kernel (wasm SIMD when available): Σ [margin − DM]_+ and the pair weights
+    const sum = engine.kernels.hinge(this.margin, this.weight, withGradient);
+    this.active = engine.kernels.buffers.counts[0]!;
+    return this.weight * sum;
   }
 }

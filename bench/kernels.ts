@@ -1,11 +1,13 @@
 // npm run bench:kernels — GFLOP/s of gemm 500², time of pairwise distances (n = 2000, d = 50) and of eigh
 // (n = 100, 300); medians; written to the "Kernels" section of BENCHMARKS.md.
+import { loadavg } from "node:os";
 import { Rng } from "../src/data/rng.js";
 import { sqDistances } from "../src/linalg/distance.js";
 import { eigh } from "../src/linalg/eigh.js";
 import { gemm, gemmABt } from "../src/linalg/gemm.js";
 import { type Mat, zeros } from "../src/linalg/mat.js";
 import { symmetrize } from "../src/linalg/sym.js";
+import { linalgBackend, setLinalgBackend } from "../src/linalg/wasm-linalg.js";
 import { machine, timeMedian, writeSection } from "./common.js";
 
 function rand(r: number, c: number, rng: Rng): Mat {
@@ -26,6 +28,11 @@ const D = zeros(2000, 2000);
 const tPair = timeMedian(() => sqDistances(P, P, D));
 const P2 = { ...P, data: P.data.slice() };
 const tPair2 = timeMedian(() => sqDistances(P, P2, D));
+const backend = linalgBackend();
+setLinalgBackend("js");
+const tPairJs = timeMedian(() => sqDistances(P, P, D));
+const tPair2Js = timeMedian(() => sqDistances(P, P2, D));
+setLinalgBackend("auto");
 const S100 = symmetrize(rand(100, 100, rng));
 const S300 = symmetrize(rand(300, 300, rng));
 const tE100 = timeMedian(() => eigh(S100), 9);
@@ -45,15 +52,22 @@ const rows = [
     "",
   ],
   [
-    "pairwise sq. distances 2000×2000, d = 50 (X with itself: upper triangle, mirrored)",
+    `pairwise sq. distances 2000×2000, d = 50 (X with itself: upper triangle, mirrored; ${backend})`,
     `${tPair.toFixed(1)} ms`,
     "",
     "≤ 160 ms",
   ],
   [
-    "pairwise sq. distances 2000×2000, d = 50 (two distinct sets)",
+    `pairwise sq. distances 2000×2000, d = 50 (two distinct sets; ${backend})`,
     `${tPair2.toFixed(1)} ms`,
     `${((3 * 2000 * 2000 * 50) / tPair2 / 1e6).toFixed(2)} GFLOP/s`,
+    "",
+  ],
+  ["pairwise sq. distances, X with itself (JavaScript twin, same bits)", `${tPairJs.toFixed(1)} ms`, "", ""],
+  [
+    "pairwise sq. distances, two distinct sets (JavaScript twin, same bits)",
+    `${tPair2Js.toFixed(1)} ms`,
+    `${((3 * 2000 * 2000 * 50) / tPair2Js / 1e6).toFixed(2)} GFLOP/s`,
     "",
   ],
   ["eigh 100×100 (vectors)", `${tE100.toFixed(1)} ms`, "", ""],
@@ -64,6 +78,9 @@ const table = [
   "|---|---:|---:|---|",
   ...rows.map((r) => `| ${r.join(" | ")} |`),
 ].join("\n");
-const body = `Command: \`npm run bench:kernels\` (plain JS kernels, one thread). Machine: ${machine()}.\n\n${table}`;
+const body =
+  `Command: \`npm run bench:kernels\` (one thread; distances by the WebAssembly SIMD kernel when available, and by ` +
+  `its JavaScript twin; gemm and eigh plain JS). Machine: ${machine()}. Load: 1-minute average ` +
+  `${loadavg()[0]!.toFixed(2)} at the end of the run (2 cores).\n\n${table}`;
 console.log(body);
 writeSection("Kernels", body);

@@ -279,11 +279,13 @@ export function exactMinimalPerturbation1nn(
   for (let j = 0; j < ctx.n; j++) if (ctx.y[j] !== y) negatives.push(j);
   if (negatives.length === 0)
     return { ...base, delta: null, norm: Number.POSITIVE_INFINITY, lowerBound: Number.POSITIVE_INFINITY };
-  // screening subset: the M-nearest positive (= the nearest neighbour) and random others
-  const S: number[] = [nn];
+  // screening subset (positions in P): the M-nearest positive (= the nearest neighbour) and random others
+  let nnPos = 0;
+  while (P[nnPos] !== nn) nnPos++;
+  const S: number[] = [nnPos];
   const size = Math.min(screenSize, P.length);
   if (size > 1) {
-    const others = Array.from(P).filter((i) => i !== nn);
+    const others = Array.from(P.keys()).filter((t) => t !== nnPos);
     const rng = new Rng(opts.seed ?? 0);
     for (let t = 0; t < size - 1; t++) {
       const r = rng.int(t, others.length - 1);
@@ -293,14 +295,30 @@ export function exactMinimalPerturbation1nn(
       S.push(others[t]!);
     }
   }
+  // LB_j = max over S of the sound ε̃, positive-major so that the cached denominators stream
   const LB = new Float64Array(ctx.n);
-  for (const j of negatives) {
-    let m = 0;
-    for (const i of S) {
-      const v = ctx.pairMargin(query, i, j);
-      if (v > m) m = v;
+  const cache = ctx.classDenominators(y);
+  const tg = ctx.tieGroup;
+  const { dErr } = query;
+  const rho = ctx.rho;
+  for (const pi of S) {
+    const i = P[pi]!;
+    const di = d[i]!;
+    const ei = dErr[i]!;
+    const base = pi * ctx.n;
+    for (const j of negatives) {
+      let m: number;
+      if (tg[i] === tg[j]) m = j < i ? 0 : Number.POSITIVE_INFINITY;
+      else if (cache) {
+        // inlined CertificationContext.pairMargin with the cached denominator
+        const raw = d[j]! - di;
+        const num = raw - ei - dErr[j]! - rho * Math.abs(raw);
+        if (!(num > 0)) continue;
+        const den = cache[base + j]!;
+        m = den > 0 ? (num / den) * (1 - rho) : Number.POSITIVE_INFINITY;
+      } else m = ctx.pairMargin(query, i, j);
+      if (m > LB[j]!) LB[j] = m;
     }
-    LB[j] = m;
   }
   negatives.sort((a, b) => LB[a]! - LB[b]! || a - b);
   let bestNorm = Number.POSITIVE_INFINITY;

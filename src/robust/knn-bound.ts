@@ -48,36 +48,6 @@ export function maxPositivesForFlip(k: number): number {
   return Math.floor(k / 2);
 }
 
-// Denominator cache per class: ‖2(u_i − u_j)‖ plus its rounding bound (the denominator of the sound ε̃ of
-// CertificationContext.pairMargin) for every row i of the class and every training row j, laid out |class| × n so
-// that the screening pass streams over the negatives of one positive. Bounded in total so that a large data set falls back to computing them per query.
-const CACHE_LIMIT = 25_000_000;
-const caches = new WeakMap<CertificationContext, { used: number; byClass: Map<number, Float64Array> }>();
-
-function denominators(ctx: CertificationContext, c: number): Float64Array | undefined {
-  let entry = caches.get(ctx);
-  if (!entry) {
-    entry = { used: 0, byClass: new Map() };
-    caches.set(ctx, entry);
-  }
-  const hit = entry.byClass.get(c);
-  if (hit) return hit;
-  const P = ctx.classRows[c]!;
-  const size = ctx.n * P.length;
-  if (entry.used + size > CACHE_LIMIT) return undefined;
-  const out = new Float64Array(size);
-  for (let t = 0; t < P.length; t++) {
-    for (let j = 0; j < ctx.n; j++) {
-      if (ctx.y[j] === c) continue;
-      const a = ctx.rowNorm(P[t]!, j);
-      out[t * ctx.n + j] = a + ctx.rowError(P[t]!, j, a);
-    }
-  }
-  entry.used += size;
-  entry.byClass.set(c, out);
-  return out;
-}
-
 /** The r-th smallest (1-based) of `v`, +∞ if there are fewer than r values. */
 function kthSmallest(v: Float64Array, r: number): number {
   if (v.length < r) return Number.POSITIVE_INFINITY;
@@ -159,7 +129,7 @@ function boundFor(
   );
   const negs = new Int32Array(nNeg);
   for (let j = 0, t = 0; j < ctx.n; j++) if (ctx.y[j] !== y) negs[t++] = j;
-  const cache = useCache ? denominators(ctx, y) : undefined;
+  const cache = useCache ? ctx.classDenominators(y) : undefined;
   const n = ctx.n;
   const { d, dErr } = query;
   const tg = ctx.tieGroup;

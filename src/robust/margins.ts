@@ -190,6 +190,8 @@ export class CertificationContext {
   /** Id of each row's group of bitwise-equal transformed rows (the smallest row index of the group). */
   readonly tieGroup: Int32Array;
   private readonly classifiers = new Map<number, KNeighborsClassifier>();
+  private readonly denominatorCache = new Map<number, Float64Array>();
+  private denominatorsUsed = 0;
 
   private constructor(metric: MahalanobisMetric, X: Mat, y: Int32Array, nClasses: number) {
     const { rows: n, cols: p } = X;
@@ -341,6 +343,33 @@ export class CertificationContext {
       s += t * t;
     }
     return 2 * Math.sqrt(s);
+  }
+
+  /**
+   * The sound denominators of {@link pairMargin} for class c, ‖2(u_i − u_j)‖ + its rounding bound, for every row i of
+   * the class (by position t in `classRows[c]`) and every training row j, at [t·n + j] (0 where j is in the class).
+   * Built on first use and kept, as long as all cached classes stay within `limit` doubles in total (default 25 M =
+   * 200 MB); otherwise undefined and callers compute them per query.
+   */
+  classDenominators(c: number, limit = 25_000_000): Float64Array | undefined {
+    const hit = this.denominatorCache.get(c);
+    if (hit) return hit;
+    const P = this.classRows[c];
+    if (!P) return undefined;
+    const size = this.n * P.length;
+    if (this.denominatorsUsed + size > limit) return undefined;
+    const out = new Float64Array(size);
+    for (let t = 0; t < P.length; t++) {
+      const i = P[t]!;
+      for (let j = 0; j < this.n; j++) {
+        if (this.y[j] === c) continue;
+        const a = this.rowNorm(i, j);
+        out[t * this.n + j] = a + this.rowError(i, j, a);
+      }
+    }
+    this.denominatorsUsed += size;
+    this.denominatorCache.set(c, out);
+    return out;
   }
 
   /**

@@ -14,6 +14,8 @@ export interface Exact1nnOptions {
   eps?: number;
   /** Seed of the screening subset (the authors' is unseeded; it only affects speed). Default 0. */
   seed?: number;
+  /** Use the context's per-class denominator cache for screening (speed only). Default true. */
+  cache?: boolean;
 }
 
 /** The dual QP of one negative. */
@@ -297,7 +299,7 @@ export function exactMinimalPerturbation1nn(
   }
   // LB_j = max over S of the sound ε̃, positive-major so that the cached denominators stream
   const LB = new Float64Array(ctx.n);
-  const cache = ctx.classDenominators(y);
+  const cache = opts.cache === false ? undefined : ctx.classDenominators(y);
   const tg = ctx.tieGroup;
   const { dErr } = query;
   const rho = ctx.rho;

@@ -176,7 +176,7 @@ function randomPsd(rng: Rng, p: number, rank: number): Mat {
 }
 
 describe("exact 1-NN against the quadprog oracle", () => {
-  it("agrees to 1e−6 on 600 random small problems (full-rank and singular M, screening subsets of 1..50)", () => {
+  it("agrees to 1e−6 on 600 random small problems (full-rank and singular M, screening subsets of 1..50, with and without the cache)", () => {
     const rng = new Rng(20240607);
     let compared = 0;
     for (let t = 0; t < 600; t++) {
@@ -190,7 +190,7 @@ describe("exact 1-NN against the quadprog oracle", () => {
       const z = Array.from({ length: p }, () => rng.uniform());
       const ctx = ctxOf(X, y, M);
       const screenSize = [1, 2, 50][t % 3]!;
-      const r = exactMinimalPerturbation1nn(ctx, z, undefined, { screenSize, seed: t });
+      const r = exactMinimalPerturbation1nn(ctx, z, undefined, { screenSize, seed: t, cache: t % 2 === 0 });
       const want = oracle(X, y, ctx.M, z, r.label);
       expect(r.lowerBound).toBeLessThanOrEqual(want + 1e-9);
       if (Number.isFinite(want)) {

@@ -5,6 +5,7 @@ import { RobustMetricError } from "../errors.js";
 import { forEachDistanceRow } from "../linalg/distance.js";
 import { gemm, gemmABt, gemmAtB } from "../linalg/gemm.js";
 import type { Mat } from "../linalg/mat.js";
+import { pairAccumulator } from "./nca-kernel.js";
 
 /**
  * Softmax terms exp(d_min − d_ik) below e^−46 ≈ 1e−20 are dropped: even n = 10⁴ of them change Σ_k and every
@@ -36,8 +37,9 @@ export function ncaLoss(
   if (y.length !== n)
     throw new RobustMetricError("SHAPE_MISMATCH", `X has ${n} rows but y has ${y.length} labels`);
   const Z = gemmABt(X, L);
-  const A = grad ? new Float64Array(n * p) : undefined; // rows a_i with S = Σ_i x_i a_iᵀ
-  const Bk = grad ? new Float64Array(n * p) : undefined;
+  // pair (i, k) adds w(x_i − x_k) to row i of A and subtracts it from row k; summed over pairs that is
+  // A = diag(Σ_k w_ik + Σ_i w_ik)·X − Σ_k w_ik x_k (rows i) − Σ_i w_ik x_i (rows k): two axpys per pair (kernel)
+  const acc = grad ? pairAccumulator(X.data, n, p) : undefined;
   const deg = grad ? new Float64Array(n) : undefined;
   const Xd = X.data;
   const kept = new Int32Array(n);
@@ -62,11 +64,10 @@ export function ncaLoss(
       }
       const pi = same / Zi;
       value -= pi;
-      if (!A || !Bk || !deg) return;
-      // pair (i, k) adds w(x_i − x_k) to row i of A and subtracts it from row k; summed over pairs that is
-      // A = diag(Σ_k w_ik + Σ_i w_ik)·X − Σ_k w_ik x_k (rows i) − Σ_i w_ik x_i (rows k): two axpys per pair
-      const io = i * p;
+      if (!acc || !deg) return;
+      const { idx, wt } = acc;
       let wsum = 0;
+      let nz = 0;
       for (let s = 0; s < m; s++) {
         const k = kept[s]!;
         const pik = row[k]! / Zi;
@@ -74,20 +75,20 @@ export function ncaLoss(
         if (w === 0) continue;
         wsum += w;
         deg[k]! += w;
-        const ko = k * p;
-        for (let j = 0; j < p; j++) {
-          A[io + j]! -= w * Xd[ko + j]!;
-          Bk[ko + j]! += w * Xd[io + j]!;
-        }
+        idx[nz] = k;
+        wt[nz++] = w;
       }
       deg[i]! += wsum;
+      acc.row(i, nz);
     },
     scratch,
   );
-  if (grad && A && Bk && deg) {
+  if (grad && acc && deg) {
+    const { a: Ai, b: Bk } = acc.result();
+    const A = new Float64Array(n * p);
     for (let i = 0; i < n; i++) {
       const di = deg[i]!;
-      for (let j = 0; j < p; j++) A[i * p + j] = A[i * p + j]! - Bk[i * p + j]! + di * Xd[i * p + j]!;
+      for (let j = 0; j < p; j++) A[i * p + j] = Ai[i * p + j]! - Bk[i * p + j]! + di * Xd[i * p + j]!;
     }
     // S = Xᵀ A (p×p); ∂f/∂L = −2 L S
     const S = gemmAtB(X, { rows: n, cols: p, data: A });

@@ -8,8 +8,10 @@ import { evaluateMethods } from "../../src/eval/evaluate.js";
 import { nca } from "../../src/learners/nca.js";
 import { resolveParams } from "../../src/learners/registry.js";
 import { zeros } from "../../src/linalg/mat.js";
+import { setLinalgBackend } from "../../src/linalg/wasm-linalg.js";
 import { readDataset } from "../../src/node/read.js";
 import { ncaLoss } from "../../src/objectives/nca.js";
+import { pairAccumulator } from "../../src/objectives/nca-kernel.js";
 
 const shared = fileURLToPath(new URL("../../../shared/", import.meta.url));
 const hasShared = existsSync(`${shared}splits/iris-10x70-30.json`);
@@ -71,6 +73,25 @@ describe("NCA objective", () => {
         const want = -2 * [0, 1, 2].reduce((s, k) => s + L.data[r * 3 + k]! * S[k * 3 + c]!, 0);
         expect(Math.abs(g[r * 3 + c]! - want)).toBeLessThan(1e-10 * Math.max(1, Math.abs(want)));
       }
+  });
+  it("WebAssembly SIMD and JavaScript gradient kernels give the same bits (odd and even p)", () => {
+    for (const d of [3, 4]) {
+      const ds = blobs({ n: 90, d, overlap: 1.5, seed: d });
+      const L = zeros(d, d);
+      for (let i = 0; i < d; i++) L.data[i * d + i] = 1 + 0.3 * i;
+      expect(pairAccumulator(ds.X.data, 90, d).backend).toBe("wasm");
+      const g1 = new Float64Array(d * d);
+      const v1 = ncaLoss(ds.X, ds.y, L, g1);
+      setLinalgBackend("js");
+      try {
+        expect(pairAccumulator(ds.X.data, 90, d).backend).toBe("js");
+        const g2 = new Float64Array(d * d);
+        expect(ncaLoss(ds.X, ds.y, L, g2)).toBe(v1);
+        expect(Array.from(g2)).toEqual(Array.from(g1));
+      } finally {
+        setLinalgBackend("auto");
+      }
+    }
   });
   it("is −(expected number of correct stochastic 1-NN votes): between −n and 0", () => {
     const ds = blobs({ n: 40, seed: 1 });

@@ -10,3 +10,7 @@ export * from "./metric/index.js";
 export * from "./neighbors/index.js";
 export * from "./objectives/index.js";
 export * from "./robust/index.js";
+export * from "./eval/runner.js";
+export * from "./eval/tuning.js";
+export * from "./eval/wilcoxon.js";
+export * from "./report/tables.js";

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { isUserError } from "../errors.js";
 import "../learners/index.js";
 import { register as registerAttack } from "./attack.js";
+import { register as registerBench } from "./bench.js";
 import { register as registerCertify } from "./certify.js";
 import { register as registerDemo } from "./demo.js";
 import { register as registerEval } from "./eval.js";
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerReproduce(program);
   registerCertify(program);
   registerAttack(program);
+  registerBench(program);
   return program;
 }
 

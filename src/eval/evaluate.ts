@@ -5,7 +5,7 @@ import { randomSplit, type Split } from "../data/splits.js";
 import { RobustMetricError } from "../errors.js";
 import { getLearner, resolveParams } from "../learners/index.js";
 import type { ParamValues } from "../learners/types.js";
-import { selectRows } from "../linalg/mat.js";
+import { type Mat, selectRows } from "../linalg/mat.js";
 import { KNeighborsClassifier } from "../neighbors/knn.js";
 import { mean, median, std } from "./stats.js";
 
@@ -115,11 +115,7 @@ export function evaluateMethods(ds: Dataset, opts: EvaluateOptions): EvaluateRep
   let done = 0;
 
   splits.forEach((split, s) => {
-    const pre = Preprocessor.fit(transductiveOrTrain(ds, split, opts.transductive ?? false), preprocess);
-    const Xtr = pre.apply(selectRows(ds.X, split.train));
-    const Xte = pre.apply(selectRows(ds.X, split.test));
-    const ytr = pickLabels(ds.y, split.train);
-    const yte = pickLabels(ds.y, split.test);
+    const { Xtr, Xte, ytr, yte } = prepareSplit(ds, split, preprocess, opts.transductive ?? false);
     learners.forEach((learner, m) => {
       const t0 = performance.now();
       const fit = learner.fit(Xtr, ytr, resolved[m]!, { rng: new Rng(splitSeed(seed, s)) });
@@ -157,6 +153,38 @@ export function evaluateMethods(ds: Dataset, opts: EvaluateOptions): EvaluateRep
       };
     }),
   };
+}
+
+/** One split's data after preprocessing: what every method of a split is fitted and scored on. */
+export interface PreparedSplit {
+  pre: Preprocessor;
+  Xtr: Mat;
+  Xte: Mat;
+  ytr: Int32Array;
+  yte: Int32Array;
+}
+
+/**
+ * The training and test rows of a split after preprocessing fitted on the training rows (or on all rows when
+ * `transductive`, the perturbation-loss authors' protocol), with their labels. Used by {@link evaluateMethods}
+ * and the experiment runner.
+ *
+ * @throws RobustMetricError BAD_INPUT for split indices out of range.
+ * @example
+ * const { Xtr, ytr, Xte, yte } = prepareSplit(iris(), randomSplits(150, 1, 0.3, 0)[0]!, "standardize", false);
+ */
+export function prepareSplit(
+  ds: Dataset,
+  split: Split,
+  preprocess: PreprocessKind,
+  transductive: boolean,
+): PreparedSplit {
+  const pre = Preprocessor.fit(transductiveOrTrain(ds, split, transductive), preprocess);
+  const Xtr = pre.apply(selectRows(ds.X, split.train));
+  const Xte = pre.apply(selectRows(ds.X, split.test));
+  const ytr = pickLabels(ds.y, split.train);
+  const yte = pickLabels(ds.y, split.test);
+  return { pre, Xtr, Xte, ytr, yte };
 }
 
 function transductiveOrTrain(ds: Dataset, split: Split, transductive: boolean) {

@@ -1,0 +1,201 @@
+import { describe, expect, it } from "vitest";
+import type { Dataset } from "../../src/data/dataset.js";
+import { blobs } from "../../src/data/embedded.js";
+import { randomSplits } from "../../src/eval/evaluate.js";
+import {
+  canonicalJson,
+  cellId,
+  cellKey,
+  DEFAULT_CONFIG,
+  datasetInfo,
+  type ExperimentConfig,
+  fnv64,
+  MemoryCellStore,
+  runExperiment,
+} from "../../src/eval/runner.js";
+import {
+  candidateSet,
+  medianTripletMargin,
+  parseTuneSpec,
+  TUNING_SPACES,
+  tuneParams,
+} from "../../src/eval/tuning.js";
+import "../../src/learners/index.js";
+import { lmnn } from "../../src/learners/lmnn.js";
+
+const small = (seed: number, name: string): Dataset => ({
+  ...blobs({ n: 60, classes: 2, d: 2, overlap: 1.5, noiseFeatures: 1, seed }),
+  name,
+});
+
+const cfg = (over: Partial<ExperimentConfig> = {}): ExperimentConfig => ({
+  ...DEFAULT_CONFIG,
+  methods: ["euclidean", "lmnn"],
+  nSplits: 2,
+  noise: [0, 0.2],
+  noiseRepeats: 2,
+  radii: [0, 0.1],
+  ...over,
+});
+
+describe("hashing and keys", () => {
+  it("fnv64 is the 64-bit two-lane FNV-1a of the UTF-8 bytes (fixed values) and canonical JSON sorts keys", () => {
+    expect(fnv64("")).toBe(fnv64(new Uint8Array(0)));
+    expect(fnv64("")).toBe("811c9dc5050c5d1f");
+    // lane a is the standard 32-bit FNV-1a: fnv1a32("a") = e40c292c
+    expect(fnv64("a").slice(0, 8)).toBe("e40c292c");
+    expect(fnv64("ab")).not.toBe(fnv64("ba"));
+    expect(canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] })).toBe('{"a":[2,{"c":4,"d":3}],"b":1}');
+  });
+
+  it("a cell's key ignores the other methods and the number of splits but not its own parameters", () => {
+    const info = datasetInfo(small(1, "s"));
+    const base = cellId(cellKey(info, "lmnn", 2, cfg()));
+    expect(cellId(cellKey(info, "lmnn", 2, cfg({ methods: ["lmnn", "itml"], nSplits: 7 })))).toEqual(base);
+    expect(cellId(cellKey(info, "lmnn", 2, cfg({ params: { lmnn: { mu: 0.3 } } }))).hash).not.toBe(base.hash);
+    expect(cellId(cellKey(info, "lmnn", 2, cfg({ noise: [0] }))).hash).not.toBe(base.hash);
+    // euclidean has nothing to tune: --tune does not touch its cells, it does touch lmnn's
+    const tuned = cfg({ tune: { folds: 5, candidates: 3 } });
+    expect(cellId(cellKey(info, "euclidean", 1, tuned))).toEqual(
+      cellId(cellKey(info, "euclidean", 1, cfg())),
+    );
+    expect(cellId(cellKey(info, "lmnn", 1, tuned)).hash).not.toBe(
+      cellId(cellKey(info, "lmnn", 1, cfg())).hash,
+    );
+    // a different data set content changes the fingerprint
+    expect(datasetInfo(small(2, "s")).fingerprint).not.toBe(info.fingerprint);
+    expect(base.id).toMatch(/^s\.lmnn\.2\.[0-9a-f]{16}$/);
+  });
+
+  it("split s of a run does not depend on the number of splits (one seeded stream, prefix property)", () => {
+    const a = randomSplits(60, 2, 0.3, 5);
+    const b = randomSplits(60, 5, 0.3, 5);
+    expect(Array.from(b[1]!.test)).toEqual(Array.from(a[1]!.test));
+  });
+});
+
+describe("tuning", () => {
+  it("parses --tune", () => {
+    expect(parseTuneSpec("cv5:20")).toEqual({ folds: 5, candidates: 20 });
+    expect(parseTuneSpec("none")).toEqual({ folds: 0, candidates: 0 });
+    expect(() => parseTuneSpec("cv1:3")).toThrow(/cvK:N/);
+    expect(() => parseTuneSpec("grid")).toThrow(/cvK:N/);
+  });
+
+  it("the candidate set is fixed by (method, seed): defaults first, then draws inside the documented ranges", () => {
+    const a = candidateSet("lmnn-pl", 6, 0);
+    expect(candidateSet("lmnn-pl", 6, 0)).toEqual(a);
+    expect(candidateSet("lmnn-pl", 3, 0)).toEqual(a.slice(0, 3));
+    expect(a[0]).toEqual({ mu: 0.5, lambda: 10, tau: 1 });
+    for (const c of a.slice(1)) {
+      expect(c.mu).toBeGreaterThanOrEqual(0.05);
+      expect(c.mu).toBeLessThanOrEqual(0.95);
+      expect(c.lambda).toBeGreaterThanOrEqual(0.1);
+      expect(c.lambda).toBeLessThanOrEqual(1000);
+      expect(c.tau).toBeGreaterThanOrEqual(0.1);
+      expect(c.tau).toBeLessThanOrEqual(2);
+    }
+    expect(candidateSet("lmnn-pl", 6, 1)).not.toEqual(a);
+    expect(candidateSet("euclidean", 5, 0)).toEqual([{}]);
+    expect(candidateSet("lmnn", 4, 0, { mu: 0.2 })).toEqual([{}]);
+    expect(Object.keys(TUNING_SPACES)).toContain("aml");
+  });
+
+  it("medianTripletMargin is the median Euclidean margin of the satisfied fixed triplets", () => {
+    // 1-D, two classes: points 0, 1 (class 0) and 3, 4 (class 1); k = 1, v = 1
+    const X = { rows: 4, cols: 1, data: Float64Array.from([0, 1, 3, 4]) };
+    const y = Int32Array.from([0, 0, 1, 1]);
+    // triplets (0,1,2): (9 − 1)/(2·2) = 2; (1,0,2): (4 − 1)/(2·3) = 0.5; (2,3,1): (4 − 1)/(2·3) = 0.5; (3,2,1): 2
+    expect(medianTripletMargin(X, y, 1, 1)).toBe(1.25);
+  });
+
+  it("picks the candidate with the best mean CV accuracy, ties to the defaults", () => {
+    const ds = small(3, "t");
+    const r = tuneParams("lmnn", ds.X, ds.y, { candidates: 3, seed: 0, nClasses: 2, fixed: { maxIter: 30 } });
+    expect(r.cvAccuracy).toHaveLength(3);
+    const best = Math.max(...r.cvAccuracy);
+    expect(r.best).toBe(r.cvAccuracy.indexOf(best));
+    expect(r.params.mu).toBe(candidateSet("lmnn", 3, 0)[r.best]!.mu);
+    expect(r.params.maxIter).toBe(30);
+    expect(lmnn.params.mu!.default).toBe(0.5);
+  });
+});
+
+describe("runExperiment", () => {
+  const dsA = small(1, "a");
+  const config = cfg({ methods: ["euclidean", "lmnn"], params: { lmnn: { maxIter: 50 } } });
+
+  it("computes every cell once, then reuses them all; results equal a fresh run in any method order", () => {
+    const store = new MemoryCellStore();
+    const first = runExperiment([dsA], config, store);
+    expect(first.computed).toBe(4);
+    expect(first.cells.map((c) => `${c.method}/${c.split}`)).toEqual([
+      "euclidean/1",
+      "lmnn/1",
+      "euclidean/2",
+      "lmnn/2",
+    ]);
+    const again = runExperiment([dsA], config, store);
+    expect(again.computed).toBe(0);
+    expect(again.skipped).toBe(4);
+    const other = runExperiment([dsA], { ...config, methods: ["lmnn", "euclidean"] }, new MemoryCellStore());
+    const strip = (c: (typeof first.cells)[number]) => ({ ...c, fitSeconds: 0, seconds: 0 });
+    const byId = new Map(other.cells.map((c) => [c.id, strip(c)]));
+    for (const c of first.cells) expect(byId.get(c.id)).toEqual(strip(c));
+  });
+
+  it("fills every per-cell field with sane values", () => {
+    const c = runExperiment([dsA], config, new MemoryCellStore()).cells[1]!;
+    expect(c.method).toBe("lmnn");
+    expect(c.nTrain + c.nTest).toBe(60);
+    expect(c.nTest).toBe(18);
+    expect(Math.abs(c.accuracy * c.nTest - Math.round(c.accuracy * c.nTest))).toBeLessThan(1e-9);
+    expect(c.noise.levels).toEqual([0, 0.2]);
+    // σ = 0 is the clean accuracy
+    expect(c.noise.accuracy[0]).toBe(c.accuracy);
+    // radius 0: certified accuracy ≤ accuracy; larger radius: no more
+    expect(c.certified.accuracy[0]!).toBeLessThanOrEqual(c.accuracy);
+    expect(c.certified.accuracy[1]!).toBeLessThanOrEqual(c.certified.accuracy[0]!);
+    expect(c.certified.exact).toBe(false);
+    expect(c.margin.triplets).toBeGreaterThan(0);
+    expect(c.margin.mean).toBeGreaterThan(0);
+    expect(c.params.maxIter).toBe(50);
+    expect(c.embedding!.x).toHaveLength(c.nTest);
+    expect(c.tuning).toBeUndefined();
+  });
+
+  it("tuning never touches the test part: changing test labels leaves the tuned parameters unchanged", () => {
+    const tuned = cfg({
+      methods: ["lmnn"],
+      nSplits: 1,
+      tune: { folds: 3, candidates: 3 },
+      params: { lmnn: { maxIter: 30 } },
+    });
+    const split = randomSplits(60, 1, tuned.testSize, tuned.seed)[0]!;
+    const y2 = dsA.y.slice();
+    for (const i of split.test) y2[i] = 1 - y2[i]!;
+    const a = runExperiment([dsA], tuned, new MemoryCellStore()).cells[0]!;
+    const b = runExperiment([{ ...dsA, y: y2 }], tuned, new MemoryCellStore()).cells[0]!;
+    expect(a.tuning!.cvAccuracy).toHaveLength(3);
+    expect(b.tuning).toEqual(a.tuning);
+    expect(b.params).toEqual(a.params);
+    expect(b.accuracy).toBeCloseTo(1 - a.accuracy, 12);
+  });
+
+  it("exact certification for k = 1", () => {
+    const c = runExperiment([dsA], cfg({ methods: ["euclidean"], nSplits: 1, k: 1 }), new MemoryCellStore())
+      .cells[0]!;
+    expect(c.certified.exact).toBe(true);
+    expect(c.certified.accuracy[0]).toBeLessThanOrEqual(c.accuracy);
+  });
+
+  it("rejects bad configurations", () => {
+    expect(() => runExperiment([dsA], cfg({ methods: ["nope"] }), new MemoryCellStore())).toThrow(
+      /unknown method/,
+    );
+    expect(() => runExperiment([dsA, dsA], cfg(), new MemoryCellStore())).toThrow(/two data sets/);
+    expect(() =>
+      runExperiment([dsA], cfg({ params: { itml: { gamma: 1 } } }), new MemoryCellStore()),
+    ).toThrow(/not run/);
+  });
+});

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { extname, join, resolve } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { Dataset } from "../data/dataset.js";
 import { blobs, iris } from "../data/embedded.js";
@@ -232,10 +232,22 @@ export async function runBench(run: BenchRun): Promise<ExperimentResult> {
 
 /** Writes the HTML report and/or the PNG figures of a results document. */
 export async function writeReport(doc: ResultsDocument, html?: string, pngDir?: string): Promise<void> {
-  throw new RobustMetricError(
-    "BAD_INPUT",
-    `the HTML report is not available yet (${html ?? pngDir}, ${doc.version})`,
-  );
+  // loaded on demand: vega and resvg are only needed for the report
+  const { renderFigures, reportHtml } = await import("../report/html.js");
+  const figures = await renderFigures(doc);
+  if (html) {
+    const dir = dirname(resolve(html));
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+    writeFileAtomic(html, await reportHtml(doc, figures));
+  }
+  if (pngDir) {
+    const { svgToPng } = await import("../report/png.js");
+    mkdirSync(pngDir, { recursive: true });
+    for (const f of figures) {
+      writeFileAtomic(join(pngDir, `${f.id}.png`), svgToPng(f.svg));
+      writeFileAtomic(join(pngDir, `${f.id}.svg`), f.svg);
+    }
+  }
 }
 
 /** The terminal summary: accuracy mean ± std per data set and method. */

@@ -45,7 +45,7 @@ export interface ComparisonTable {
 export const ALPHA = 0.05;
 
 /**
- * Builds a comparison table of a per-cell quantity. Per data set, the best mean (within 1e−12) is marked; ranks
+ * Builds a comparison table of a per-cell quantity. Per data set, the best mean (within 1e−9) is marked; ranks
  * are 1 for the highest mean, ties share the average rank; the average rank is over the data sets where every
  * method has cells. A method wins against the baseline on a data set when the paired (by split) two-sided
  * Wilcoxon signed-rank test gives p < 0.05 and its mean is higher, loses when p < 0.05 and its mean is lower,
@@ -87,7 +87,7 @@ export function comparisonTable(
     const present = row.filter((e): e is TableEntry => e !== undefined);
     if (present.length === 0) continue;
     const top = Math.max(...present.map((e) => e.mean));
-    for (const e of present) e.best = e.mean >= top - 1e-12;
+    for (const e of present) e.best = e.mean >= top - TIE_TOL;
     if (present.length === methods.length) {
       ranked++;
       const ranks = averageRanks(row.map((e) => -e!.mean));
@@ -132,13 +132,19 @@ export function defaultBaseline(methods: string[]): string | undefined {
   return methods.includes("lmnn") ? "lmnn" : methods[0];
 }
 
-/** Ranks of values, ascending (1 = smallest), ties get the average of their ranks. */
+/**
+ * Tolerance under which two means count as equal (bold, ranks): accuracies are multiples of 1/n_test, so real
+ * differences are far larger, while the same accuracy reached through different sums can differ in the last bit.
+ */
+export const TIE_TOL = 1e-9;
+
+/** Ranks of values, ascending (1 = smallest); values within {@link TIE_TOL} of the first of a run share its average rank. */
 export function averageRanks(values: number[]): number[] {
   const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!);
   const ranks = new Array<number>(values.length).fill(0);
   for (let s = 0; s < order.length; ) {
     let e = s + 1;
-    while (e < order.length && values[order[e]!] === values[order[s]!]) e++;
+    while (e < order.length && values[order[e]!]! - values[order[s]!]! <= TIE_TOL) e++;
     for (let q = s; q < e; q++) ranks[order[q]!] = (s + 1 + e) / 2;
     s = e;
   }

@@ -6,6 +6,7 @@ import { MahalanobisMetric } from "../metric/mahalanobis.js";
 import { type AmlOptions, type AmlVariant, amlObjective, amlScatters } from "../objectives/aml.js";
 import { geometricMean } from "../objectives/gmml.js";
 import { type PdArmijoOptions, pdArmijoDescent } from "../solvers/pd-step.js";
+import { guarded } from "./guard.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
 
 /**
@@ -153,7 +154,7 @@ function addRidge(S: Mat, ridge: number, fallbackScale: number): void {
  * @throws RobustMetricError BAD_INPUT for one class only or when every sampled pair difference is zero.
  * @example const { metric } = aml.fit(X, y, resolveParams(aml), { rng: new Rng(0) });
  */
-export const aml: Learner = {
+export const aml: Learner = guarded({
   name: "aml",
   description: "AML, adversarial metric learning (Chen et al., IJCAI 2018)",
   params: {
@@ -255,4 +256,4 @@ export const aml: Learner = {
       warnings,
     };
   },
-};
+});

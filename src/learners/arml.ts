@@ -6,6 +6,7 @@ import { gemmABt } from "../linalg/gemm.js";
 import { eye, type Mat } from "../linalg/mat.js";
 import { MahalanobisMetric } from "../metric/mahalanobis.js";
 import { type ArmlTriplets, armlLoss } from "../objectives/arml.js";
+import { guarded } from "./guard.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
 
 /** Up to this many rows the triplet search holds the full n×n distance matrix (3000² doubles = 72 MB). */
@@ -121,7 +122,7 @@ export function armlTriplets(
  *   becomes non-finite (naming the epoch).
  * @example const { metric } = arml.fit(X, y, resolveParams(arml), { rng: new Rng(0) });
  */
-export const arml: Learner = {
+export const arml: Learner = guarded({
   name: "arml",
   description: "ARML, provably robust metric learning (Wang et al., NeurIPS 2020)",
   params: {
@@ -206,4 +207,4 @@ export const arml: Learner = {
       warnings,
     };
   },
-};
+});

@@ -4,6 +4,7 @@ import { type Mat, zeros } from "../linalg/mat.js";
 import { outerSum } from "../linalg/syrk.js";
 import { MahalanobisMetric } from "../metric/mahalanobis.js";
 import { geometricMean, gmmlLoss } from "../objectives/gmml.js";
+import { guarded } from "./guard.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
 
 /**
@@ -37,7 +38,7 @@ function scatter(X: Mat, a: Int32Array, b: Int32Array, keep: (t: number) => bool
  *
  * @example const { metric } = gmml.fit(X, y, resolveParams(gmml), { rng: new Rng(0) });
  */
-export const gmml: Learner = {
+export const gmml: Learner = guarded({
   name: "gmml",
   description: "GMML, geometric mean metric learning (Zadeh, Hosseini & Sra, ICML 2016)",
   params: {
@@ -76,4 +77,4 @@ export const gmml: Learner = {
       warnings: [],
     };
   },
-};
+});

@@ -4,6 +4,7 @@ import { sqDistances } from "../linalg/distance.js";
 import { type Mat, selectRows, zeros } from "../linalg/mat.js";
 import { MahalanobisMetric } from "../metric/mahalanobis.js";
 import { itmlProjections } from "../solvers/bregman.js";
+import { guarded } from "./guard.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
 
 /** The q-quantile (linear interpolation, as numpy's default) of a list. */
@@ -52,7 +53,7 @@ export function metricLearnBounds(X: Mat, a: Int32Array, b: Int32Array): [number
  *
  * @example const fit = itml.fit(X, y, resolveParams(itml), { rng: new Rng(0) });
  */
-export const itml: Learner = {
+export const itml: Learner = guarded({
   name: "itml",
   description: "ITML, information-theoretic metric learning (Davis et al., ICML 2007)",
   params: {
@@ -113,4 +114,4 @@ export const itml: Learner = {
       warnings: [],
     };
   },
-};
+});

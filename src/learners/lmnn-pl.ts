@@ -18,6 +18,7 @@ import {
   type TripletTerm,
 } from "../objectives/perturbation.js";
 import { projectedGradient } from "../solvers/projected-gradient.js";
+import { checkFitInput, guarded } from "./guard.js";
 import { evaluateTerms, lmnn, lmnnTerms, targetPairs } from "./lmnn.js";
 import type { FitOptions, FitResult, Learner, ParamSpec, ParamValues } from "./types.js";
 
@@ -256,6 +257,7 @@ export function resolveTau(engine: TripletEngine, tau: number): number {
  * fit.atIdentity.total; fit.iterations; fit.metric;
  */
 export function fitLmnnPl(X: Mat, y: Int32Array, params: ParamValues, options: FitOptions = {}): LmnnPlFit {
+  checkFitInput(X, y, "lmnn-pl");
   const t0 = performance.now();
   const mu = params.mu as number;
   const lambda = params.lambda as number;
@@ -308,7 +310,7 @@ export function fitLmnnPl(X: Mat, y: Int32Array, params: ParamValues, options: F
  * @example
  * const fit = lmnnPl.fit(X, y, resolveParams(lmnnPl, { lambda: 5, tau: 0.3 }));
  */
-export const lmnnPl: Learner = {
+export const lmnnPl: Learner = guarded({
   name: "lmnn-pl",
   description: "LMNN + perturbation loss (Yang, Guo, Dong, Xue, arXiv 2006.05945)",
   // μ, the iteration cap and the tolerance are LMNN's (same solver, same defaults)
@@ -319,4 +321,4 @@ export const lmnnPl: Learner = {
     eta: lmnn.params.eta!,
   },
   fit: (X, y, params, options) => fitLmnnPl(X, y, params, options),
-};
+});

@@ -11,6 +11,7 @@ import { LmnnHinge, LmnnPull } from "../objectives/lmnn.js";
 import { TripletEngine, type TripletTerm } from "../objectives/perturbation.js";
 import { lbfgs } from "../solvers/lbfgs.js";
 import { projectedGradient } from "../solvers/projected-gradient.js";
+import { guarded } from "./guard.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
 
 /** Extra slack on the unit margin when the impostor candidates are collected, so the set stays valid between refreshes. */
@@ -79,7 +80,7 @@ function metricOf(M: Mat): MahalanobisMetric {
  *
  * @example const fit = lmnn.fit(X, y, resolveParams(lmnn, { k: 3 }));
  */
-export const lmnn: Learner = {
+export const lmnn: Learner = guarded({
   name: "lmnn",
   description: "LMNN, large margin nearest neighbour (Weinberger & Saul, JMLR 2009)",
   params: {
@@ -183,7 +184,7 @@ export const lmnn: Learner = {
       warnings: targets.warnings,
     };
   },
-};
+});
 
 /**
  * LMNN's objective minimised over L (M = LᵀL, so M stays PSD without projections) by L-BFGS from L = I, in rounds

@@ -8,6 +8,7 @@ import { MahalanobisMetric } from "../metric/mahalanobis.js";
 import { ncaLoss } from "../objectives/nca.js";
 import { PerturbationLoss, TripletEngine } from "../objectives/perturbation.js";
 import { lbfgs } from "../solvers/lbfgs.js";
+import { guarded } from "./guard.js";
 import { PERTURBATION_PARAMS, perturbationTriplets, resolveTau } from "./lmnn-pl.js";
 import { nca } from "./nca.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
@@ -75,7 +76,7 @@ export function ncaPlObjective(
  *
  * @example const fit = ncaPl.fit(X, y, resolveParams(ncaPl, { lambda: 5 }));
  */
-export const ncaPl: Learner = {
+export const ncaPl: Learner = guarded({
   name: "nca-pl",
   description: "NCA + perturbation loss on the LMNN triplet set (Yang et al., arXiv 2006.05945)",
   params: {
@@ -109,4 +110,4 @@ export const ncaPl: Learner = {
       warnings,
     };
   },
-};
+});

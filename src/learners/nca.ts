@@ -2,6 +2,7 @@ import { eye, type Mat } from "../linalg/mat.js";
 import { MahalanobisMetric } from "../metric/mahalanobis.js";
 import { ncaLoss } from "../objectives/nca.js";
 import { lbfgs } from "../solvers/lbfgs.js";
+import { guarded } from "./guard.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
 
 /**
@@ -12,7 +13,7 @@ import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
  *
  * @example const fit = nca.fit(X, y, resolveParams(nca));
  */
-export const nca: Learner = {
+export const nca: Learner = guarded({
   name: "nca",
   description: "NCA, neighbourhood components analysis (Goldberger et al., NIPS 2004)",
   params: {
@@ -44,4 +45,4 @@ export const nca: Learner = {
       warnings: res.converged || res.message === "iteration cap reached" ? [] : [`NCA: ${res.message}`],
     };
   },
-};
+});

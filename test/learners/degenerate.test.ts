@@ -106,6 +106,9 @@ const cases: Array<[string, () => { X: Mat; y: Int32Array }]> = [
       y: Int32Array.from({ length: 12 }, (_, i) => i % 3),
     }),
   ],
+  ["iris scaled by 1e100", () => irisWith((X) => ({ ...X, data: X.data.map((v) => v * 1e100) }))],
+  ["iris scaled by 1e-100", () => irisWith((X) => ({ ...X, data: X.data.map((v) => v * 1e-100) }))],
+  ["iris shifted by 1e12", () => irisWith((X) => ({ ...X, data: X.data.map((v) => v + 1e12) }))],
 ];
 
 describe("every learner on degenerate data", () => {
@@ -126,4 +129,35 @@ describe("every learner on degenerate data", () => {
       expect(Math.min(...d.data)).toBeGreaterThanOrEqual(-1e-9 * Math.max(1, ...d.data));
     });
   }
+  it.each(names)(
+    "%s at scales 1e±150 (squared distances would overflow or underflow): fitted on X / 2^k, the same bits",
+    (name) => {
+      // Y has spread in [2^−0.5, 2^0.5), so it is fitted as given; X = Y·2^k is fitted as X / 2^k = Y exactly
+      const ds = iris();
+      let spread = 0;
+      for (let j = 0; j < 4; j++) {
+        let m = 0;
+        for (let i = 0; i < 150; i++) m += ds.X.data[i * 4 + j]! / 150;
+        for (let i = 0; i < 150; i++) spread = Math.max(spread, Math.abs(ds.X.data[i * 4 + j]! - m));
+      }
+      const Y = { ...ds.X, data: ds.X.data.map((v) => v / 2 ** Math.round(Math.log2(spread))) };
+      const base = getLearner(name).fit(Y, ds.y, quickParams(name), { rng: new Rng(0) });
+      const Zy = base.metric.transform(Y);
+      for (const k of [500, -500]) {
+        const X = { ...Y, data: Y.data.map((v) => v * 2 ** k) };
+        const fit = getLearner(name).fit(X, ds.y, quickParams(name), { rng: new Rng(0) });
+        if (name === "euclidean") {
+          // the baseline learns nothing: M = I at every scale
+          expect(Array.from(fit.metric.transform(X).data)).toEqual(Array.from(X.data));
+          continue;
+        }
+        expect(Array.from(fit.metric.transform(X).data)).toEqual(Array.from(Zy.data));
+        expect(fit.warnings.join(" ")).toMatch(/fitted on X \/ 2\^/);
+      }
+      const bad = iris();
+      bad.X.data[7 * 4 + 2] = Number.NaN;
+      if (name !== "euclidean")
+        expect(() => getLearner(name).fit(bad.X, bad.y, quickParams(name))).toThrow(/row 7, column 2/);
+    },
+  );
 });

@@ -156,3 +156,18 @@ describe("bench end to end", () => {
     expect(t.stderr).toMatch(/--tune must be/);
   });
 });
+
+describe("demo showcase", () => {
+  const dir = tempDir();
+  it("prints the comparison table and writes report.html with the same accuracies", async () => {
+    const r = await cli("demo", "--splits", "2", "--out", dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/iris\s+lmnn-pl\s+\d+\.\d ± \d+\.\d/);
+    const doc = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as ResultsDocument;
+    expect(doc.methods).toEqual(["euclidean", "lmnn", "lmnn-pl", "aml"]);
+    const page = readFileSync(join(dir, "report.html"), "utf8");
+    const iris = doc.cells.filter((c) => c.dataset === "iris" && c.method === "lmnn").map((c) => c.accuracy);
+    expect(page).toContain(formatMeanStd(mean(iris), std(iris)));
+    expect((page.match(/<svg/g) ?? []).length).toBe(4);
+  }, 60_000);
+});

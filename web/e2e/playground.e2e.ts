@@ -11,10 +11,13 @@ import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  CertificationContext,
   getLearner,
   iris,
   KNeighborsClassifier,
+  knnCertifiedRadius,
   loadModel,
+  moons,
   Preprocessor,
   parseCsv,
   Rng,
@@ -219,6 +222,45 @@ describe.skipIf(!RUN)("web playground in headless Chromium", () => {
       .score(model.preprocessor.apply(test.X), test.y);
     expect(acc).toBe(expected);
     expect(pageErrors).toEqual([]);
+  });
+
+  it("on 2-D half-moons with 1-NN: k-NN regions, the library's certified radii as circles, the exact attack", async () => {
+    await page.locator("#data").selectOption("moons");
+    await page.locator("#method").selectOption("euclidean");
+    await page.locator("#k").fill("1");
+    await page.locator("#fit").click();
+    await page.locator("#results[data-state='fitted']").waitFor({ state: "attached", timeout: 90_000 });
+    // the page's defaults: 200 points, noise 0.15, seed 0; same split and preprocessing as above
+    const ds = moons({ n: 200, noise: 0.15, seed: 0 });
+    const split = stratifiedSplit(ds.y, 0.3, new Rng(0));
+    const train = subset(ds, split.train);
+    const pre = Preprocessor.fit(train.X, "standardize");
+    const knn = new KNeighborsClassifier({ k: 1 }).fit(pre.apply(train.X), train.y, 2);
+    const ctx = CertificationContext.fromClassifier(knn);
+    const Xall = pre.apply(ds.X);
+    const radius = (row: number) =>
+      knnCertifiedRadius(ctx, Xall.data.subarray(2 * row, 2 * row + 2), ds.y[row]!, 1).radius;
+    const positive = Array.from(split.test).filter(
+      (row) => radius(row) > 0 && Number.isFinite(radius(row)),
+    ).length;
+    expect(await page.locator("#input-figure").getAttribute("hidden")).toBeNull();
+    expect(await page.locator("#input .regions rect").count()).toBeGreaterThan(90);
+    expect(await page.locator("#input circle.radius").count()).toBe(positive);
+
+    const target = page.locator("#input circle.pt.test:not(.wrong)").nth(3);
+    const index = Number(await target.getAttribute("data-index"));
+    const box = await target.boundingBox();
+    if (!box) throw new Error("the test point has no bounding box");
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.locator("#attack[data-state='found']").waitFor({ state: "attached", timeout: 60_000 });
+    expect(Number(await page.locator("#input circle.pt.selected").getAttribute("data-index"))).toBe(index);
+    expect(await page.locator("#input line.adv-arrow").count()).toBe(1);
+    const text = (await page.locator("#attack").textContent()) ?? "";
+    expect(text).toContain("exact 1-NN");
+    expect(text).toContain(`certified radius ${radius(index).toFixed(4)}`);
+    const norm = Number(/‖δ‖₂ = ([0-9.]+)/.exec(text)?.[1]);
+    expect(norm).toBeGreaterThanOrEqual(Number(radius(index).toFixed(4)) - 1e-4);
+    await page.screenshot({ path: join(ARTIFACTS, "playground-moons-1nn.png"), fullPage: true });
   });
 
   it("shows the CLI's message for a bad CSV dropped on the page", async () => {

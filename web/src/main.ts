@@ -1,5 +1,16 @@
 // The page: controls, the worker conversation and the drawings. No library code runs here; the worker answers.
-import { arrow, axes, clear, colour, el, equalFrame, type Frame, lineChart } from "./plot";
+import {
+  arrow,
+  axes,
+  clear,
+  clipToFrame,
+  colour,
+  el,
+  equalFrame,
+  type Frame,
+  lineChart,
+  PALETTE,
+} from "./plot";
 import type {
   AttackView,
   DataSpec,
@@ -45,8 +56,12 @@ const ui = {
   attack: $("attack"),
   curveCert: document.getElementById("curve-cert") as unknown as SVGSVGElement,
   curveNoise: document.getElementById("curve-noise") as unknown as SVGSVGElement,
+  showRadii: $<HTMLInputElement>("show-radii"),
   compare: $<HTMLTableElement>("compare"),
 };
+
+/** Curve colours: the class palette read backwards, so that the first method is not the first class's colour. */
+const SERIES = ["#d55e00", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", PALETTE[7]!];
 
 /** Hyper-parameters shown directly; the rest of a learner's parameters sit under "more". */
 const MAIN_PARAMS = new Set([
@@ -71,6 +86,9 @@ let view: FitView | undefined;
 let selected: number | undefined;
 let attackView: AttackView | undefined;
 let csv: { name: string; text: string } | undefined;
+/** The comparable-fits key (data, split, k, preprocessing) of the fit under way and of the one shown. */
+let pendingKey = "";
+let lastKey = "";
 
 // ---------------------------------------------------------------- worker
 
@@ -113,6 +131,7 @@ function onMessage(m: Response): void {
     }
     case "fitted":
       pending = undefined;
+      lastKey = pendingKey;
       busy(false);
       ui.progress.value = 1;
       ui.status.textContent = `fitted ${m.view.method} in ${m.view.seconds.toFixed(2)} s`;
@@ -254,7 +273,8 @@ function buildMethodSelect(): void {
 function paramControl(p: ParamInfo): HTMLLabelElement {
   const l = document.createElement("label");
   l.title = p.doc;
-  l.append(p.name);
+  // the learner's own k (target neighbours) is not the k of the k-NN classifier below
+  l.append(p.name === "k" ? "k (targets)" : p.name);
   let input: HTMLInputElement | HTMLSelectElement;
   if (p.type === "boolean") {
     const i = document.createElement("input");
@@ -335,6 +355,8 @@ function fit(): void {
     return;
   }
   busy(true);
+  const { method: _m, params: _p, seed: _s, ...same } = spec;
+  pendingKey = JSON.stringify(same);
   ui.status.textContent = "fitting…";
   ui.results.dataset.state = "fitting";
   send({ type: "fit", id: nextId++, spec });
@@ -397,7 +419,7 @@ function drawPoints(
   y: number[],
   withRadii: boolean,
 ): void {
-  const gR = el("g", { class: "radii" }, svg);
+  const gR = el("g", { class: "radii", "clip-path": clipToFrame(svg, f) }, svg);
   const gTrain = el("g", { class: "train-points" }, svg);
   const gTest = el("g", { class: "test-points" }, svg);
   for (let i = 0; i < x.length; i++) {
@@ -438,7 +460,7 @@ function drawPoints(
 }
 
 function drawRegions(svg: SVGSVGElement, f: Frame, g: NonNullable<FitView["input"]>["grid"]): void {
-  const group = el("g", { class: "regions", opacity: 0.16 }, svg);
+  const group = el("g", { class: "regions", opacity: 0.16, "clip-path": clipToFrame(svg, f) }, svg);
   const w = (g.x1 - g.x0) / g.nx;
   const h = (g.y1 - g.y0) / g.ny;
   for (let r = 0; r < g.ny; r++) {
@@ -480,7 +502,7 @@ function draw(): void {
     const fi = equalFrame(ui.input, v.input.x, v.input.y, { x0: g.x0, x1: g.x1, y0: g.y0, y1: g.y1 });
     drawRegions(ui.input, fi, g);
     axes(ui.input, fi, v.data.featureNames[0] ?? "x1", v.data.featureNames[1] ?? "x2");
-    drawPoints(ui.input, fi, v, v.input.x, v.input.y, true);
+    drawPoints(ui.input, fi, v, v.input.x, v.input.y, ui.showRadii.checked);
     panels.push({ svg: ui.input, frame: fi, x: v.input.x, y: v.input.y });
   }
   drawAttack();
@@ -566,16 +588,33 @@ function onPanelClick(ev: MouseEvent): void {
 ui.embedding.addEventListener("click", onPanelClick);
 ui.input.addEventListener("click", onPanelClick);
 
-function curves(v: FitView): void {
+/** Fits whose curves are comparable with the current one: same data, split and k (the latest fit per method). */
+const history: { key: string; view: FitView }[] = [];
+
+function curves(key: string): void {
+  const same = new Map<string, FitView>();
+  for (const h of history) if (h.key === key) same.set(h.view.method, h.view);
+  const shown = [...same.values()].slice(-6);
   lineChart(
     ui.curveCert,
-    [{ name: v.method, x: v.certified.radii, y: v.certified.accuracy, colour: "#0072b2", step: true }],
+    shown.map((h, j) => ({
+      name: h.method,
+      x: h.certified.radii,
+      y: h.certified.accuracy,
+      colour: SERIES[j % SERIES.length]!,
+      step: true,
+    })),
     "radius ε (ℓ₂, after preprocessing)",
     "certified accuracy",
   );
   lineChart(
     ui.curveNoise,
-    [{ name: v.method, x: v.noise.levels, y: v.noise.accuracy, colour: "#d55e00" }],
+    shown.map((h, j) => ({
+      name: h.method,
+      x: h.noise.levels,
+      y: h.noise.accuracy,
+      colour: SERIES[j % SERIES.length]!,
+    })),
     "noise level σ",
     "accuracy",
   );
@@ -653,7 +692,8 @@ function showFit(v: FitView): void {
   ui.attack.dataset.state = "none";
   ui.attack.textContent = "No point selected: click a test point (filled dot).";
   draw();
-  curves(v);
+  history.push({ key: lastKey, view: v });
+  curves(lastKey);
   addCompareRow(v);
 }
 
@@ -670,6 +710,7 @@ ui.exportBtn.addEventListener("click", () => {
 });
 
 ui.data.addEventListener("change", buildDataParams);
+ui.showRadii.addEventListener("change", draw);
 ui.dataParams.addEventListener("change", inspect);
 ui.method.addEventListener("change", buildParams);
 ui.fit.addEventListener("click", fit);

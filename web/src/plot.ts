@@ -94,6 +94,16 @@ export function equalFrame(
   return { px, py, unit, width, height, inv };
 }
 
+/** A clip path of the frame's plotting area (radius circles and regions stay inside it); returns its url(). */
+export function clipToFrame(svg: SVGSVGElement, f: Frame): string {
+  const id = `clip-${svg.id || "plot"}`;
+  if (svg.querySelector(`#${id}`)) return `url(#${id})`;
+  const defs = el("defs", {}, svg);
+  const cp = el("clipPath", { id }, defs);
+  el("rect", { x: PAD, y: PAD, width: f.width - 2 * PAD, height: f.height - 2 * PAD }, cp);
+  return `url(#${id})`;
+}
+
 /** Light axes with ticks for a frame. */
 export function axes(svg: SVGSVGElement, f: Frame, xLabel: string, yLabel: string): void {
   const g = el("g", { class: "axes" }, svg);

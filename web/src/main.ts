@@ -152,7 +152,10 @@ function onMessage(m: Response): void {
       return;
     }
     case "error":
-      if (pending.kind === "fit") busy(false);
+      if (pending.kind === "fit") {
+        busy(false);
+        ui.results.dataset.state = view ? "fitted" : "empty";
+      }
       if (pending.kind === "attack") {
         ui.attack.dataset.state = "error";
         ui.attack.textContent = `attack failed: ${m.message}`;

@@ -3,8 +3,13 @@ import { Rng as SeededRng } from "../data/rng.js";
 import { RobustMetricError } from "../errors.js";
 import { eye, type Mat } from "../linalg/mat.js";
 import { MahalanobisMetric } from "../metric/mahalanobis.js";
-import { type AmlOptions, type AmlVariant, amlObjective, amlScatters } from "../objectives/aml.js";
-import { geometricMean } from "../objectives/gmml.js";
+import {
+  type AmlOptions,
+  type AmlVariant,
+  amlGmmlPoint,
+  amlObjective,
+  amlScatters,
+} from "../objectives/aml.js";
 import { type PdArmijoOptions, pdArmijoDescent } from "../solvers/pd-step.js";
 import { guarded } from "./guard.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
@@ -78,7 +83,7 @@ export interface AmlFitResult {
   source: "descent" | "gmml";
   /** F(A⁻¹ # B), when computed. */
   gmmlValue: number | undefined;
-  /** Why the GMML check was skipped (A⁻¹ # B not computable), if it was. */
+  /** Why the GMML check was skipped (A⁻¹ # B or its F not computable), if it was. */
   gmmlSkipped: string | undefined;
   iterations: number;
   converged: boolean;
@@ -107,15 +112,16 @@ export function fitAmlScatters(A: Mat, B: Mat, N: number, opts: AmlFitOptions): 
   let gmmlSkipped: string | undefined;
   if (opts.gmmlFallback ?? true) {
     try {
-      const Mg = geometricMean(A, B, 0.5);
+      const Mg = amlGmmlPoint(A, B);
       gmmlValue = f(Mg, false).value;
-      if (gmmlValue < value) {
+      if (!Number.isFinite(gmmlValue)) gmmlSkipped = `F(A⁻¹ # B) = ${gmmlValue}`;
+      else if (gmmlValue < value) {
         M = Mg;
         value = gmmlValue;
         source = "gmml";
       }
     } catch (e) {
-      // rank-deficient scatters (constant columns, d > pairs) can make A^{1/2}BA^{1/2} numerically indefinite
+      // only when A or B is entirely zero (the learner's ridge prevents that) or F(M_GMML) is not finite
       if (!(e instanceof RobustMetricError && e.code === "NUMERICAL")) throw e;
       gmmlSkipped = e.message;
     }
@@ -244,7 +250,7 @@ export const aml: Learner = guarded({
       warnings.push(
         `AML: no positive definite Armijo step after ${(params.maxHalvings as number) + 1} trials at iteration ${r.iterations}; returning the best iterate`,
       );
-    if (r.gmmlSkipped) warnings.push(`AML: GMML check skipped (${r.gmmlSkipped}); raise ridge to enable it`);
+    if (r.gmmlSkipped) warnings.push(`AML: GMML check skipped (${r.gmmlSkipped})`);
     const objective = r.source === "gmml" ? [...r.trace, r.value] : r.trace;
     return {
       metric: MahalanobisMetric.fromM(r.M),

@@ -12,7 +12,7 @@ import { RobustMetricError } from "../errors.js";
 import { eigh } from "../linalg/eigh.js";
 import { gemm, gemmABt, gemmAtB } from "../linalg/gemm.js";
 import { assertShape, type Mat, zeros } from "../linalg/mat.js";
-import { symmetrize } from "../linalg/sym.js";
+import { symFn, symmetrize } from "../linalg/sym.js";
 
 /**
  * Which confusion stage the objective encodes (spec §7 item 1): `"code"` is the released MATLAB code's reduced
@@ -327,4 +327,38 @@ export function amlAdversarialPairs(X: Mat, pairs: AmlPairs, M: Mat, opts: AmlOp
     }
   }
   return { first, second, difference };
+}
+
+/** Relative eigenvalue floor of {@link amlGmmlPoint} (spec §8: "an eigenvalue floor" in the GMML closed form). */
+export const AML_GMML_FLOOR = 1e-14;
+
+/**
+ * The GMML point M = A^{−1/2}(A^{1/2}BA^{1/2})^{1/2}A^{−1/2} = A⁻¹ # B, the minimiser of tr(MA) + tr(M⁻¹B), which the
+ * AML code compares with its best iterate (reference/aml.md §3.1). Following §8, eigenvalues of A and of
+ * A^{1/2}BA^{1/2} are floored at 1e−14 × their largest one, so rank-deficient scatters (constant columns, d > pairs)
+ * whose rounding leaves a tiny negative eigenvalue still give a positive definite M instead of an error; on
+ * well-conditioned scatters the floor is inactive and this is the plain geometric mean.
+ *
+ * @throws RobustMetricError SHAPE_MISMATCH for different sizes; NUMERICAL when A or B has no positive eigenvalue.
+ * @example amlGmmlPoint(A, B) // [[1.956784194521, 0.66270550882], [0.66270550882, 3.858631946627]] on fixture 1
+ */
+export function amlGmmlPoint(A: Mat, B: Mat): Mat {
+  const p = A.rows;
+  assertShape(A, p, p, "A");
+  assertShape(B, p, p, "B");
+  const floorOf = (S: Mat, what: string): number => {
+    const top = eigh(symmetrize({ rows: p, cols: p, data: S.data.slice() })).values[p - 1]!;
+    if (!(top > 0))
+      throw new RobustMetricError("NUMERICAL", `${what} has no positive eigenvalue (largest ${top})`);
+    return AML_GMML_FLOOR * top;
+  };
+  const fa = floorOf(A, "A");
+  floorOf(B, "B");
+  const As = symmetrize({ rows: p, cols: p, data: A.data.slice() });
+  const Ah = symFn(As, (l) => Math.sqrt(Math.max(l, fa)));
+  const Aih = symFn(As, (l) => 1 / Math.sqrt(Math.max(l, fa)));
+  const inner = symmetrize(gemm(gemm(Ah, B), Ah));
+  const fi = floorOf(inner, "A^{1/2}BA^{1/2}");
+  const P = symFn(inner, (l) => Math.sqrt(Math.max(l, fi)));
+  return symmetrize(gemm(gemm(Aih, P), Aih));
 }

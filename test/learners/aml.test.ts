@@ -173,6 +173,10 @@ describe("aml learner", () => {
         const fit = aml.fit(Xc, yc, resolveParams(aml, { variant }), { rng: new Rng(1) });
         expect(finite(fit.metric.matrix()), name).toBe(true);
         expect(fit.objective.every(Number.isFinite), name).toBe(true);
+        expect(
+          fit.warnings.filter((w) => w.includes("GMML check skipped")),
+          name,
+        ).toEqual([]);
       }
     }
     const one = () => aml.fit(fromRows([[1], [2]]), Int32Array.from([0, 0]), resolveParams(aml));

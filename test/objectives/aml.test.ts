@@ -10,11 +10,12 @@ import {
   type AmlVariant,
   amlAdversarialPairs,
   amlG,
+  amlGmmlPoint,
   amlObjective,
   amlObjectivePairwise,
   amlScatters,
 } from "../../src/objectives/aml.js";
-import { gmmlLoss } from "../../src/objectives/gmml.js";
+import { geometricMean, gmmlLoss } from "../../src/objectives/gmml.js";
 
 // Fixture 1 of reference/aml.md §6: columns of the spec's 4×6 matrix are the pairs [x; x′].
 const COLS = [
@@ -231,5 +232,39 @@ describe("AML adversarial pairs (spec §2.5, §2.6, §7 item 12)", () => {
         expect(adv.second.data[t * p + r]).toBeCloseTo(sol[p + r]!, 11);
       }
     }
+  });
+});
+
+describe("AML's GMML point (spec §3.1, §8)", () => {
+  it("equals the geometric mean A⁻¹ # B on well-conditioned scatters and solves MAM = B", () => {
+    const rng = new Rng(21);
+    const A = randomSpd(4, rng);
+    const B = randomSpd(4, rng);
+    const M = amlGmmlPoint(A, B);
+    const G = geometricMean(A, B, 0.5);
+    for (let i = 0; i < 16; i++) expect(M.data[i]).toBeCloseTo(G.data[i]!, 12);
+  });
+  it("stays positive definite and finite on rank-deficient scatters with a tiny ridge (constant column)", () => {
+    const rng = new Rng(22);
+    const X = zeros(30, 5);
+    for (let i = 0; i < 30; i++) for (let j = 0; j < 4; j++) X.data[i * 5 + j] = 100 * rng.normal();
+    const pairs = { a: [] as number[], b: [] as number[], similar: [] as number[] };
+    for (let t = 0; t < 60; t++) {
+      pairs.a.push(rng.int(0, 29));
+      pairs.b.push(rng.int(0, 29));
+      pairs.similar.push(t % 2);
+    }
+    const { A, B } = amlScatters(X, pairs);
+    for (const S of [A, B]) {
+      let tr = 0;
+      for (let i = 0; i < 5; i++) tr += S.data[i * 5 + i]!;
+      for (let i = 0; i < 5; i++) S.data[i * 5 + i]! += (1e-8 * tr) / 5;
+    }
+    const M = amlGmmlPoint(A, B);
+    expect(Array.from(M.data).every(Number.isFinite)).toBe(true);
+    const { values } = eigh(M);
+    expect(values[0]!).toBeGreaterThan(0);
+    expect(Number.isFinite(amlObjective(M, A, B, 60, { alpha: 10, beta: 1 }).value)).toBe(true);
+    expect(() => amlGmmlPoint(zeros(2, 2), eye(2))).toThrow(/A has no positive eigenvalue/);
   });
 });

@@ -11,6 +11,7 @@ import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  blobs,
   CertificationContext,
   getLearner,
   iris,
@@ -48,6 +49,7 @@ interface Locator {
   selectOption(v: string): Promise<unknown>;
   fill(v: string): Promise<void>;
   setInputFiles(f: { name: string; mimeType: string; buffer: Buffer }): Promise<void>;
+  dispatchEvent(type: string, init?: Record<string, unknown>): Promise<void>;
 }
 interface Download {
   path(): Promise<string>;
@@ -55,6 +57,7 @@ interface Download {
 }
 interface Page {
   goto(url: string): Promise<unknown>;
+  evaluateHandle(expression: string): Promise<unknown>;
   locator(selector: string): Locator;
   mouse: { click(x: number, y: number): Promise<void> };
   waitForEvent(e: "download", o?: { timeout?: number }): Promise<Download>;
@@ -263,7 +266,7 @@ describe.skipIf(!RUN)("web playground in headless Chromium", () => {
     await page.screenshot({ path: join(ARTIFACTS, "playground-moons-1nn.png"), fullPage: true });
   });
 
-  it("shows the CLI's message for a bad CSV dropped on the page", async () => {
+  it("shows the CLI's message for a bad CSV, then fits a CSV dropped on the page", async () => {
     const bad = "a,b,label\n1,2,x\n3,oops,y\n";
     let message = "";
     try {
@@ -277,6 +280,34 @@ describe.skipIf(!RUN)("web playground in headless Chromium", () => {
       .setInputFiles({ name: "bad.csv", mimeType: "text/csv", buffer: Buffer.from(bad) });
     await page.locator("#error:not([hidden])").waitFor({ state: "attached", timeout: 30_000 });
     expect(await page.locator("#error").textContent()).toBe(`BAD_INPUT: ${message}`);
+
+    // a good CSV dropped on the drop zone (a real drop event carrying a File) is read and fitted like the others
+    const b = blobs({ n: 60, classes: 2, d: 2, overlap: 1.5, seed: 3 });
+    const lines = ["u,v,kind"];
+    for (let i = 0; i < b.X.rows; i++)
+      lines.push(`${b.X.data[2 * i]},${b.X.data[2 * i + 1]},${b.y[i] ? "yes" : "no"}`);
+    const good = `${lines.join("\n")}\n`;
+    const transfer = await page.evaluateHandle(
+      `(() => { const t = new DataTransfer(); t.items.add(new File([${JSON.stringify(good)}], "good.csv", { type: "text/csv" })); return t; })()`,
+    );
+    await page.locator("#drop").dispatchEvent("drop", { dataTransfer: transfer });
+    await page.locator("#error[hidden]").waitFor({ state: "attached", timeout: 30_000 });
+    expect(await page.locator("#data-info").textContent()).toBe(
+      "good: 60 rows × 2 features, classes no (30), yes (30)",
+    );
+    await page.locator("#method").selectOption("euclidean");
+    await page.locator("#k").fill("3");
+    await page.locator("#fit").click();
+    await page.locator("#results[data-state='fitted']").waitFor({ state: "attached", timeout: 90_000 });
+    const ds = parseCsv(good, { name: "good" });
+    const split = stratifiedSplit(ds.y, 0.3, new Rng(0));
+    const train = subset(ds, split.train);
+    const test = subset(ds, split.test);
+    const pre = Preprocessor.fit(train.X, "standardize");
+    const expected = new KNeighborsClassifier({ k: 3 })
+      .fit(pre.apply(train.X), train.y, ds.classes.length)
+      .score(pre.apply(test.X), test.y);
+    expect(Number(await page.locator("#accuracy").getAttribute("data-value"))).toBe(expected);
   });
 });
 

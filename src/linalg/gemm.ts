@@ -1,5 +1,9 @@
 import { RobustMetricError } from "../errors.js";
 import { type Mat, transpose } from "./mat.js";
+import { gemmWasm } from "./wasm-linalg.js";
+
+/** Below this many multiply-adds the copies into WebAssembly memory cost more than the kernel saves. */
+const WASM_MIN_WORK = 1 << 15;
 
 function out(rows: number, cols: number, given: Mat | undefined, what: string): Mat {
   if (!given) return { rows, cols, data: new Float64Array(rows * cols) };
@@ -22,8 +26,11 @@ export function gemm(a: Mat, b: Mat, o?: Mat): Mat {
   if (a.cols !== b.rows) {
     throw new RobustMetricError("SHAPE_MISMATCH", `gemm: A is ${a.rows}×${a.cols}, B is ${b.rows}×${b.cols}`);
   }
+  const c = out(a.rows, b.cols, o, "gemm");
+  if (a.rows * a.cols * b.cols >= WASM_MIN_WORK && gemmWasm(a.data, b.data, c.data, a.rows, a.cols, b.cols))
+    return c;
   // Packing Bᵀ once makes every entry a contiguous dot product (the register-blocked gemmABt kernel).
-  return gemmABt(a, transpose(b), o);
+  return gemmABtJs(a, transpose(b), c);
 }
 
 /**
@@ -40,10 +47,22 @@ export function gemmABt(a: Mat, b: Mat, o?: Mat): Mat {
       `gemmABt: A is ${a.rows}×${a.cols}, B is ${b.rows}×${b.cols}`,
     );
   }
+  const c = out(a.rows, b.rows, o, "gemmABt");
+  if (a.rows * a.cols * b.rows >= WASM_MIN_WORK) {
+    const bt = transpose(b);
+    if (gemmWasm(a.data, bt.data, c.data, a.rows, a.cols, b.rows)) return c;
+  }
+  return gemmABtJs(a, b, c);
+}
+
+/**
+ * The JavaScript kernel of C = A·Bᵀ: every entry a dot product Σ_t A_it·B_jt in ascending t — the order of the
+ * wasm kernel, so both give the same bits.
+ */
+function gemmABtJs(a: Mat, b: Mat, c: Mat): Mat {
   const m = a.rows;
   const n = b.rows;
   const k = a.cols;
-  const c = out(m, n, o, "gemmABt");
   const A = a.data;
   const B = b.data;
   const C = c.data;
@@ -113,6 +132,7 @@ export function gemmAtB(a: Mat, b: Mat, o?: Mat): Mat {
   const m = a.cols;
   const n = b.cols;
   const c = out(m, n, o, "gemmAtB");
+  if (a.rows * m * n >= WASM_MIN_WORK && gemmWasm(transpose(a).data, b.data, c.data, m, a.rows, n)) return c;
   const C = c.data;
   C.fill(0);
   for (let r = 0; r < a.rows; r++) {
@@ -120,7 +140,6 @@ export function gemmAtB(a: Mat, b: Mat, o?: Mat): Mat {
     const bo = r * n;
     for (let i = 0; i < m; i++) {
       const av = a.data[ao + i]!;
-      if (av === 0) continue;
       const co = i * n;
       for (let j = 0; j < n; j++) C[co + j]! += av * b.data[bo + j]!;
     }

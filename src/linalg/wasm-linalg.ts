@@ -4,16 +4,21 @@
 // process owns a growable memory; callers copy their operands in, run the kernel and read the result out.
 import {
   assembleModule,
+  at8,
+  type Code,
   cat,
   compileModule,
   decl,
   Fn,
   f64add,
+  f64c,
+  f64load,
   f64mul,
   f64store,
   f64sub,
   f64x2add,
   f64x2mul,
+  f64x2splat,
   f64x2sub,
   i32add,
   i32c,
@@ -22,6 +27,8 @@ import {
   i32shl,
   ifThen,
   laneSum,
+  simd,
+  uleb,
   v128zero,
   wasmApi,
   whileLoop,
@@ -115,8 +122,132 @@ function kernelSqDist(): Fn {
   return f;
 }
 
+/**
+ * gemm(a, b, c, m, k, n): C (m×n) = A (m×k) · B (k×n), all row-major. Blocks of 2 rows × 4 columns in four v128
+ * accumulators (each splat of A and each load of B used twice); every C_ij is Σ_t A_it·B_tj in ascending t, as
+ * the JavaScript kernels sum it, so the bits agree.
+ */
+export function kernelGemm(): Fn {
+  const f = new Fn(
+    "gemm",
+    decl("a b c m k n"),
+    decl(
+      "i j t ra0 ra1 bp cp n8 k8 acc00:v128 acc01:v128 acc10:v128 acc11:v128 x0:v128 x1:v128 b0:v128 b1:v128 s0:f64 s1:f64",
+    ),
+    null,
+    null,
+  );
+  const g = (v: string) => f.get(v);
+  const madd = (acc: string, x: string, b: string) => f.set(acc, f64x2add(g(acc), f64x2mul(g(x), g(b))));
+  const v128at = (addr: Code, off: number): Code => [...addr, ...simd(0), 3, ...uleb(off)];
+  const v128st = (addr: Code, v: Code, off: number): Code => [...addr, ...v, ...simd(11), 3, ...uleb(off)];
+  const f64at = (addr: Code): Code => f64load(addr);
+  // C row pointer for (i, j) and the walk of B's column block j down the rows t
+  const startBlock = cat(f.set("bp", i32add(g("b"), i32shl(g("j"), i32c(3)))));
+  const bNext = f.set("bp", i32add(g("bp"), g("n8")));
+  const cAt = (row: Code) => i32add(g("c"), i32shl(i32add(i32mul(row, g("n")), g("j")), i32c(3)));
+  const scalarCol = (rows: 1 | 2) =>
+    cat(
+      f.set("s0", f64c(0)),
+      f.set("s1", f64c(0)),
+      f.set("bp", i32add(g("b"), i32shl(g("j"), i32c(3)))),
+      f.for(
+        "t",
+        i32c(0),
+        g("k"),
+        cat(
+          f.set("s0", f64add(g("s0"), f64mul(f64at(at8(g("ra0"), g("t"))), f64at(g("bp"))))),
+          rows === 2
+            ? f.set("s1", f64add(g("s1"), f64mul(f64at(at8(g("ra1"), g("t"))), f64at(g("bp")))))
+            : [],
+          bNext,
+        ),
+      ),
+      f64store(cAt(g("i")), g("s0")),
+      rows === 2 ? f64store(cAt(i32add(g("i"), i32c(1))), g("s1")) : [],
+    );
+  const rowPair = cat(
+    f.set("ra0", i32add(g("a"), i32mul(g("i"), g("k8")))),
+    f.set("ra1", i32add(g("ra0"), g("k8"))),
+    f.set("j", i32c(0)),
+    whileLoop(
+      i32lt(i32add(g("j"), i32c(3)), g("n")),
+      cat(
+        f.set("acc00", v128zero()),
+        f.set("acc01", v128zero()),
+        f.set("acc10", v128zero()),
+        f.set("acc11", v128zero()),
+        startBlock,
+        f.for(
+          "t",
+          i32c(0),
+          g("k"),
+          cat(
+            f.set("x0", f64x2splat(f64at(at8(g("ra0"), g("t"))))),
+            f.set("x1", f64x2splat(f64at(at8(g("ra1"), g("t"))))),
+            f.set("b0", v128at(g("bp"), 0)),
+            f.set("b1", v128at(g("bp"), 16)),
+            madd("acc00", "x0", "b0"),
+            madd("acc01", "x0", "b1"),
+            madd("acc10", "x1", "b0"),
+            madd("acc11", "x1", "b1"),
+            bNext,
+          ),
+        ),
+        f.set("cp", cAt(g("i"))),
+        v128st(g("cp"), g("acc00"), 0),
+        v128st(g("cp"), g("acc01"), 16),
+        f.set("cp", i32add(g("cp"), g("n8"))),
+        v128st(g("cp"), g("acc10"), 0),
+        v128st(g("cp"), g("acc11"), 16),
+        f.inc("j", i32c(4)),
+      ),
+    ),
+    whileLoop(i32lt(g("j"), g("n")), cat(scalarCol(2), f.inc("j"))),
+  );
+  const lastRow = cat(
+    f.set("ra0", i32add(g("a"), i32mul(g("i"), g("k8")))),
+    f.set("j", i32c(0)),
+    whileLoop(
+      i32lt(i32add(g("j"), i32c(3)), g("n")),
+      cat(
+        f.set("acc00", v128zero()),
+        f.set("acc01", v128zero()),
+        startBlock,
+        f.for(
+          "t",
+          i32c(0),
+          g("k"),
+          cat(
+            f.set("x0", f64x2splat(f64at(at8(g("ra0"), g("t"))))),
+            f.set("b0", v128at(g("bp"), 0)),
+            f.set("b1", v128at(g("bp"), 16)),
+            madd("acc00", "x0", "b0"),
+            madd("acc01", "x0", "b1"),
+            bNext,
+          ),
+        ),
+        f.set("cp", cAt(g("i"))),
+        v128st(g("cp"), g("acc00"), 0),
+        v128st(g("cp"), g("acc01"), 16),
+        f.inc("j", i32c(4)),
+      ),
+    ),
+    whileLoop(i32lt(g("j"), g("n")), cat(scalarCol(1), f.inc("j"))),
+  );
+  f.body = cat(
+    f.set("n8", i32shl(g("n"), i32c(3))),
+    f.set("k8", i32shl(g("k"), i32c(3))),
+    f.set("i", i32c(0)),
+    whileLoop(i32lt(i32add(g("i"), i32c(1)), g("m")), cat(rowPair, f.inc("i", i32c(2)))),
+    ifThen(i32lt(g("i"), g("m")), lastRow),
+  );
+  return f;
+}
+
 interface LinalgExports {
   sqdist(a: number, b: number, out: number, m: number, n: number, p: number, sym: number): void;
+  gemm(a: number, b: number, c: number, m: number, k: number, n: number): void;
 }
 
 /**
@@ -166,7 +297,7 @@ export function setLinalgBackend(b: "auto" | "js"): void {
   preferred = b;
 }
 
-const linalg = new WasmRuntime<LinalgExports>(() => [kernelSqDist()]);
+const linalg = new WasmRuntime<LinalgExports>(() => [kernelSqDist(), kernelGemm()]);
 
 /** The backend the next kernel call will use. */
 export function linalgBackend(): "wasm" | "js" {
@@ -197,5 +328,29 @@ export function sqDistancesWasm(
   const outAt = aBytes + bBytes;
   k.sqdist(0, bAt, outAt, m, n, p, symmetric ? 1 : 0);
   out.set(new Float64Array(buf, outAt, m * n));
+  return true;
+}
+
+/**
+ * C = A·B (A m×k, B k×n, row-major) by the wasm kernel into `out`, or false when wasm is unavailable or not
+ * preferred.
+ */
+export function gemmWasm(
+  A: Float64Array,
+  B: Float64Array,
+  out: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+): boolean {
+  const w = linalg.exports();
+  if (!w) return false;
+  const aBytes = align16(m * k * 8);
+  const bBytes = align16(k * n * 8);
+  const buf = linalg.reserve(aBytes + bBytes + m * n * 8);
+  new Float64Array(buf, 0, m * k).set(A.subarray(0, m * k));
+  new Float64Array(buf, aBytes, k * n).set(B.subarray(0, k * n));
+  w.gemm(0, aBytes, aBytes + bBytes, m, k, n);
+  out.set(new Float64Array(buf, aBytes + bBytes, m * n));
   return true;
 }

@@ -155,6 +155,35 @@ describe("sqDistances backends", () => {
   });
 });
 
+describe("gemm backends", () => {
+  it("WebAssembly SIMD and JavaScript give the same bits for gemm, gemmABt, gemmAtB (ragged shapes)", () => {
+    const rng = new Rng(12);
+    for (const [m, k, n] of [
+      [33, 40, 35],
+      [64, 64, 64],
+      [5, 300, 7],
+      [101, 13, 6],
+      [40, 41, 42],
+    ] as const) {
+      const A = rand(m, k, rng);
+      const B = rand(k, n, rng);
+      const Bt = transpose(B);
+      const At = transpose(A);
+      const fast = [gemm(A, B), gemmABt(A, Bt), gemmAtB(At, B)];
+      setLinalgBackend("js");
+      try {
+        const slow = [gemm(A, B), gemmABt(A, Bt), gemmAtB(At, B)];
+        for (let q = 0; q < 3; q++) expect(Array.from(fast[q]!.data)).toEqual(Array.from(slow[q]!.data));
+        // and all three products agree with each other: the same sums in the same order
+        expect(Array.from(slow[1]!.data)).toEqual(Array.from(slow[0]!.data));
+        expect(Array.from(slow[2]!.data)).toEqual(Array.from(slow[0]!.data));
+      } finally {
+        setLinalgBackend("auto");
+      }
+    }
+  });
+});
+
 describe("eigh", () => {
   it.each([2, 5, 10, 50, 120, 300])(
     "random symmetric n = %i: residual < 1e-12, orthonormal, values match ml-matrix",

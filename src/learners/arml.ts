@@ -1,4 +1,3 @@
-import { forEachDistanceRow } from "../constraints/neighbours.js";
 import { Rng } from "../data/rng.js";
 import { RobustMetricError } from "../errors.js";
 import { sqDistances } from "../linalg/distance.js";
@@ -9,21 +8,34 @@ import { type ArmlTriplets, armlLoss } from "../objectives/arml.js";
 import { guarded } from "./guard.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
 
-/** Up to this many rows the triplet search holds the full n×n distance matrix (3000² doubles = 72 MB). */
-const SYMMETRIC_MAX_ROWS = 3000;
+/** Rows per distance block of the triplet search (memory O(BLOCK·n) for the distances). */
+const BLOCK = 128;
 
-/** Inserts (v, j) into the ascending top list (idx, dist) of current length len ≤ k; returns the new length. */
-function pushTop(idx: Int32Array, dist: Float64Array, len: number, k: number, v: number, j: number): number {
-  if (len === k && !(v < dist[k - 1]!)) return len;
-  let pos = len < k ? len++ : k - 1;
-  while (pos > 0 && dist[pos - 1]! > v) {
-    idx[pos] = idx[pos - 1]!;
-    dist[pos] = dist[pos - 1]!;
+/**
+ * Inserts (v, j) into the ascending top-k list of point i (entries [i·k, i·k + len[i]) of idx and dist) unless it
+ * is not smaller than the current k-th; an equal distance never displaces an earlier (lower-index) entry.
+ */
+function pushTop(
+  idx: Int32Array,
+  dist: Float64Array,
+  len: Int32Array,
+  i: number,
+  k: number,
+  v: number,
+  j: number,
+) {
+  const base = i * k;
+  let n = len[i]!;
+  if (n === k && !(v < dist[base + k - 1]!)) return;
+  let pos = n < k ? n++ : k - 1;
+  len[i] = n;
+  while (pos > 0 && dist[base + pos - 1]! > v) {
+    idx[base + pos] = idx[base + pos - 1]!;
+    dist[base + pos] = dist[base + pos - 1]!;
     pos--;
   }
-  idx[pos] = j;
-  dist[pos] = v;
-  return len;
+  idx[base + pos] = j;
+  dist[base + pos] = v;
 }
 
 /** What {@link armlTriplets} returns: the triplets and the anchors that had no same-class partner. */
@@ -41,10 +53,10 @@ export interface ArmlTripletSample extends ArmlTriplets {
  * classes, nearest under the squared Euclidean distance between the rows of Z (Z = X for epoch 0, Z = X·Gᵀ
  * later). Both lists are capped at the points available (§7 item 14: the authors' top-k could return masked
  * entries); equal distances go to the lower index; z itself is excluded by index. A point whose class has no
- * other member gets no triplet (counted in `skipped`). Distances are computed once per pair (n ≤ 3000) or in row
- * blocks (memory O(256·n)).
+ * other member gets no triplet (counted in `skipped`). Each pairwise distance is computed once, in blocks of 128
+ * rows (memory O(128·n + k·n)).
  *
- * @param workspace optional buffer of ≥ n² doubles reused for the distances (saves a large allocation per epoch).
+ * @param workspace optional buffer of ≥ 128·n doubles reused for the distance blocks (saves an allocation per epoch).
  * @throws RobustMetricError BAD_INPUT for candidates < 1, fewer than two classes, or a length mismatch.
  * @example const T = armlTriplets(X, y, 10, new Rng(0));
  */
@@ -61,44 +73,62 @@ export function armlTriplets(
     throw new RobustMetricError("SHAPE_MISMATCH", `X has ${Z.rows} rows but y has ${y.length} labels`);
   const k = candidates;
   const n = Z.rows;
+  const posI = new Int32Array(n * k);
+  const posD = new Float64Array(n * k);
+  const posN = new Int32Array(n);
+  const negI = new Int32Array(n * k);
+  const negD = new Float64Array(n * k);
+  const negN = new Int32Array(n);
+  const q = Z.cols;
+  const work =
+    workspace && workspace.length >= Math.min(BLOCK, n) * n
+      ? workspace
+      : new Float64Array(Math.min(BLOCK, n) * n);
+  // Each distance is computed once, for j > i, in row blocks against the rows from the block on, and offered to
+  // both points' lists. Every point then sees its candidates in increasing index order, as a full row scan would.
+  for (let b0 = 0; b0 < n; b0 += BLOCK) {
+    const b1 = Math.min(n, b0 + BLOCK);
+    const w = n - b0;
+    const D = sqDistances(
+      { rows: b1 - b0, cols: q, data: Z.data.subarray(b0 * q, b1 * q) },
+      { rows: w, cols: q, data: Z.data.subarray(b0 * q) },
+      { rows: b1 - b0, cols: w, data: work.subarray(0, (b1 - b0) * w) },
+    ).data;
+    for (let i = b0; i < b1; i++) {
+      const c = y[i]!;
+      const row = (i - b0) * w - b0;
+      for (let j = i + 1; j < n; j++) {
+        const v = D[row + j]!;
+        if (y[j] === c) {
+          pushTop(posI, posD, posN, i, k, v, j);
+          pushTop(posI, posD, posN, j, k, v, i);
+        } else {
+          pushTop(negI, negD, negN, i, k, v, j);
+          pushTop(negI, negD, negN, j, k, v, i);
+        }
+      }
+    }
+  }
   const a: number[] = [];
   const pIdx: number[] = [];
   const nIdx: number[] = [];
-  const posI = new Int32Array(k);
-  const posD = new Float64Array(k);
-  const negI = new Int32Array(k);
-  const negD = new Float64Array(k);
   let skipped = 0;
   let noNegative = 0;
-  const visit = (i: number, d: Float64Array) => {
-    const c = y[i]!;
-    let np = 0;
-    let nn = 0;
-    for (let j = 0; j < n; j++) {
-      const v = d[j]!;
-      if (y[j] === c) {
-        if (j !== i) np = pushTop(posI, posD, np, k, v, j);
-      } else nn = pushTop(negI, negD, nn, k, v, j);
-    }
+  for (let i = 0; i < n; i++) {
+    const np = posN[i]!;
+    const nn = negN[i]!;
     if (nn === 0) {
       noNegative++;
-      return;
+      continue;
     }
     if (np === 0) {
       skipped++;
-      return;
+      continue;
     }
     a.push(i);
-    pIdx.push(posI[rng.int(0, np - 1)]!);
-    nIdx.push(negI[rng.int(0, nn - 1)]!);
-  };
-  if (n <= SYMMETRIC_MAX_ROWS) {
-    // one symmetric n×n pass computes each distance once (half the work of the row blocks)
-    const out =
-      workspace && workspace.length >= n * n ? workspace.subarray(0, n * n) : new Float64Array(n * n);
-    const D = sqDistances(Z, Z, { rows: n, cols: n, data: out }).data;
-    for (let i = 0; i < n; i++) visit(i, D.subarray(i * n, (i + 1) * n));
-  } else forEachDistanceRow(Z, visit);
+    pIdx.push(posI[i * k + rng.int(0, np - 1)]!);
+    nIdx.push(negI[i * k + rng.int(0, nn - 1)]!);
+  }
   if (noNegative > 0)
     throw new RobustMetricError("BAD_INPUT", `ARML needs at least two classes, got one among ${n} rows`);
   return {
@@ -165,7 +195,7 @@ export const arml: Learner = guarded({
     const G = eye(p);
     if (params.init === "random") for (let i = 0; i < p * p; i++) G.data[i]! += rng.normal();
     const warnings: string[] = [];
-    const work = X.rows <= SYMMETRIC_MAX_ROWS ? new Float64Array(X.rows * X.rows) : undefined;
+    const work = new Float64Array(Math.min(BLOCK, X.rows) * X.rows);
     let T = armlTriplets(X, y, k, rng, work);
     if (T.anchor.length === 0)
       throw new RobustMetricError(

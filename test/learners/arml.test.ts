@@ -159,6 +159,37 @@ describe("ARML triplets (§3 step 2, §7 items 14–15)", () => {
   });
 });
 
+describe("ARML triplet search against a full-sort oracle", () => {
+  it("same lists and draws as sorting each full distance row by (distance, index), ties and > 128 rows included", () => {
+    const rng = new Rng(17);
+    const n = 300;
+    // integer grid points: many exact distance ties, and duplicates
+    const X = zeros(n, 2);
+    for (let i = 0; i < 2 * n; i++) X.data[i] = rng.int(0, 6);
+    const y = Int32Array.from({ length: n }, () => rng.int(0, 3));
+    const k = 5;
+    const got = armlTriplets(X, y, k, new Rng(99));
+    const D = sqDistances(X, X).data;
+    const draw = new Rng(99);
+    let t = 0;
+    for (let i = 0; i < n; i++) {
+      const order = (keep: (j: number) => boolean) =>
+        Array.from({ length: n }, (_, j) => j)
+          .filter(keep)
+          .sort((a, b) => D[i * n + a]! - D[i * n + b]! || a - b)
+          .slice(0, k);
+      const pos = order((j) => j !== i && y[j] === y[i]);
+      const neg = order((j) => y[j] !== y[i]);
+      if (pos.length === 0) continue;
+      expect(got.anchor[t]).toBe(i);
+      expect(got.positive[t]).toBe(pos[draw.int(0, pos.length - 1)]);
+      expect(got.negative[t]).toBe(neg[draw.int(0, neg.length - 1)]);
+      t++;
+    }
+    expect(got.anchor.length).toBe(t);
+  });
+});
+
 describe("arml learner", () => {
   const ds = iris();
   it("is registered with the authors' effective defaults", () => {

@@ -207,6 +207,22 @@ describe.skipIf(!RUN)("web playground in headless Chromium", () => {
     expect(norm).toBeGreaterThan(0);
     expect(radius).toBeLessThanOrEqual(norm);
 
+    // every test point attacked: the empirical robust accuracy never falls below the certified accuracy
+    await page.locator("#attack-all").click();
+    const attackPath = page.locator("#curve-cert path[data-series='lmnn-pl: greedy attack']");
+    await attackPath.waitFor({ state: "attached", timeout: 90_000 });
+    const certified = (
+      (await page.locator("#curve-cert path[data-series='lmnn-pl']").getAttribute("data-y")) ?? ""
+    )
+      .split(" ")
+      .map(Number);
+    const attacked = ((await attackPath.getAttribute("data-y")) ?? "").split(" ").map(Number);
+    expect(attacked.length).toBe(certified.length);
+    expect(certified.length).toBeGreaterThan(10);
+    attacked.forEach((v, j) => expect(v).toBeGreaterThanOrEqual(certified[j]!));
+    expect(attacked[0]).toBe(expected);
+    expect(certified[0]).toBe(expected);
+
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, "playground-iris-lmnn-pl.png"), fullPage: true });
 

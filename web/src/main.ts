@@ -10,8 +10,10 @@ import {
   type Frame,
   lineChart,
   PALETTE,
+  type Series,
 } from "./plot";
 import type {
+  AttackCurveView,
   AttackView,
   DataSpec,
   FitSpec,
@@ -57,6 +59,7 @@ const ui = {
   curveCert: document.getElementById("curve-cert") as unknown as SVGSVGElement,
   curveNoise: document.getElementById("curve-noise") as unknown as SVGSVGElement,
   showRadii: $<HTMLInputElement>("show-radii"),
+  attackAll: $<HTMLButtonElement>("attack-all"),
   compare: $<HTMLTableElement>("compare"),
 };
 
@@ -81,10 +84,12 @@ const MAIN_PARAMS = new Set([
 let learners: LearnerInfo[] = [];
 let worker: Worker;
 let nextId = 1;
-let pending: { id: number; kind: "fit" | "attack" | "inspect" } | undefined;
+let pending: { id: number; kind: Request["type"] } | undefined;
 let view: FitView | undefined;
 let selected: number | undefined;
 let attackView: AttackView | undefined;
+/** The attack curve of the fit shown (every test row attacked), once asked for. */
+let attackCurve: AttackCurveView | undefined;
 let csv: { name: string; text: string } | undefined;
 /** The comparable-fits key (data, split, k, preprocessing) of the fit under way and of the one shown. */
 let pendingKey = "";
@@ -126,7 +131,9 @@ function onMessage(m: Response): void {
           ? `fitting: iteration ${m.done}${m.total ? ` of at most ${m.total}` : ""}${obj}`
           : m.stage === "certifying"
             ? `certifying test points: ${m.done} / ${m.total}`
-            : "accuracy under noise…";
+            : m.stage === "attacking"
+              ? `attacking test points: ${m.done} / ${m.total}`
+              : "accuracy under noise…";
       return;
     }
     case "fitted":
@@ -136,6 +143,13 @@ function onMessage(m: Response): void {
       ui.progress.value = 1;
       ui.status.textContent = `fitted ${m.view.method} in ${m.view.seconds.toFixed(2)} s`;
       showFit(m.view);
+      return;
+    case "attackedAll":
+      pending = undefined;
+      attackCurve = m.view;
+      ui.attackAll.disabled = false;
+      ui.status.textContent = `attacked ${m.view.norms.length} test points (${m.view.attack}) in ${m.view.seconds.toFixed(2)} s`;
+      curves(lastKey);
       return;
     case "attacked":
       pending = undefined;
@@ -161,6 +175,7 @@ function onMessage(m: Response): void {
         ui.attack.textContent = `attack failed: ${m.message}`;
       }
       if (pending.kind === "inspect") ui.dataInfo.textContent = "";
+      if (pending.kind === "attackAll") ui.attackAll.disabled = false;
       pending = undefined;
       showError(`${m.code}: ${m.message}`);
       ui.status.textContent = "error";
@@ -172,6 +187,7 @@ function busy(on: boolean): void {
   ui.fit.disabled = on;
   ui.stop.disabled = !on;
   if (on) ui.progress.value = 0;
+  if (on) ui.attackAll.disabled = true;
 }
 
 function showError(msg: string): void {
@@ -556,7 +572,7 @@ function showAttack(): void {
 }
 
 function select(index: number): void {
-  if (!view || pending?.kind === "fit") return;
+  if (!view || pending?.kind === "fit" || pending?.kind === "attackAll") return;
   selected = index;
   attackView = undefined;
   ui.attack.dataset.state = "running";
@@ -598,18 +614,26 @@ function curves(key: string): void {
   const same = new Map<string, FitView>();
   for (const h of history) if (h.key === key) same.set(h.view.method, h.view);
   const shown = [...same.values()].slice(-6);
-  lineChart(
-    ui.curveCert,
-    shown.map((h, j) => ({
-      name: h.method,
-      x: h.certified.radii,
-      y: h.certified.accuracy,
-      colour: SERIES[j % SERIES.length]!,
+  const cert: Series[] = shown.map((h, j) => ({
+    name: h.method,
+    x: h.certified.radii,
+    y: h.certified.accuracy,
+    colour: SERIES[j % SERIES.length]!,
+    step: true,
+  }));
+  const a = attackCurve;
+  const own = a && view && a.method === view.method ? shown.indexOf(view) : -1;
+  if (a && own >= 0) {
+    cert.push({
+      name: `${a.method}: ${a.attack} attack`,
+      x: a.radii,
+      y: a.accuracy,
+      colour: SERIES[own % SERIES.length]!,
       step: true,
-    })),
-    "radius ε (ℓ₂, after preprocessing)",
-    "certified accuracy",
-  );
+      dash: true,
+    });
+  }
+  lineChart(ui.curveCert, cert, "radius ε (ℓ₂, after preprocessing)", "accuracy within ε");
   lineChart(
     ui.curveNoise,
     shown.map((h, j) => ({
@@ -692,6 +716,8 @@ function showFit(v: FitView): void {
     `${v.iterations} iterations, ${v.converged ? "converged" : "NOT converged"}, ${v.seconds.toFixed(2)} s` +
     (v.warnings.length ? `. Warnings: ${v.warnings.join("; ")}` : "");
   ui.exportBtn.disabled = false;
+  ui.attackAll.disabled = false;
+  attackCurve = undefined;
   ui.attack.dataset.state = "none";
   ui.attack.textContent = "No point selected: click a test point (filled dot).";
   draw();
@@ -717,6 +743,12 @@ ui.showRadii.addEventListener("change", draw);
 ui.dataParams.addEventListener("change", inspect);
 ui.method.addEventListener("change", buildParams);
 ui.fit.addEventListener("click", fit);
+ui.attackAll.addEventListener("click", () => {
+  if (!view || pending?.kind === "fit") return;
+  ui.attackAll.disabled = true;
+  ui.status.textContent = "attacking test points…";
+  send({ type: "attackAll", id: nextId++ });
+});
 ui.stop.addEventListener("click", stop);
 
 startWorker();

@@ -187,6 +187,8 @@ export interface Series {
   colour: string;
   /** Draw as a step function (certified accuracy is right-continuous). */
   step?: boolean;
+  /** Dashed (bounds from attacks). */
+  dash?: boolean;
 }
 
 /** A line chart with y in [0, 1]. */
@@ -229,6 +231,12 @@ export function lineChart(svg: SVGSVGElement, series: Series[], xLabel: string, 
     },
     g,
   ).textContent = yLabel;
+  if (series.length)
+    el(
+      "rect",
+      { x: width - R - 156, y: T + 3, width: 152, height: 14 * series.length + 4, class: "legendbox" },
+      svg,
+    );
   series.forEach((s, si) => {
     let d = "";
     s.x.forEach((x, i) => {
@@ -237,13 +245,23 @@ export function lineChart(svg: SVGSVGElement, series: Series[], xLabel: string, 
       else if (s.step) d += `H${px(x)}V${py(y)}`;
       else d += `L${px(x)},${py(y)}`;
     });
-    el("path", { d, class: "series", stroke: s.colour, "data-series": s.name }, svg);
+    el(
+      "path",
+      {
+        d,
+        class: `series${s.dash ? " dashed" : ""}`,
+        stroke: s.colour,
+        "data-series": s.name,
+        "data-y": s.y.join(" "),
+      },
+      svg,
+    );
     const ly = T + 12 + 14 * si;
     el(
       "line",
       { x1: width - R - 130, x2: width - R - 112, y1: ly, y2: ly, stroke: s.colour, class: "legendline" },
       svg,
     );
-    el("text", { x: width - R - 108, y: ly + 4, class: "legend" }, svg).textContent = s.name;
+    el("text", { x: width - R - 122, y: ly + 4, class: "legend" }, svg).textContent = s.name;
   });
 }

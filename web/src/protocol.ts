@@ -43,7 +43,8 @@ export interface FitSpec {
 export type Request =
   | { type: "fit"; id: number; spec: FitSpec }
   | { type: "attack"; id: number; index: number }
-  | { type: "inspect"; id: number; data: DataSpec };
+  | { type: "inspect"; id: number; data: DataSpec }
+  | { type: "attackAll"; id: number };
 
 /** Summary of a data set (answer to "inspect", e.g. after a CSV drop). */
 export interface DataSummary {
@@ -111,10 +112,22 @@ export interface AttackView {
   seconds: number;
 }
 
+/** Every test row attacked: the empirical robust accuracy, an upper bound to set against the certified curve. */
+export interface AttackCurveView {
+  method: string;
+  attack: "exact" | "greedy";
+  radii: number[];
+  accuracy: number[];
+  /** Per test row (in split order): the norm of the adversarial example found (0 if misclassified, ∞ if none). */
+  norms: number[];
+  seconds: number;
+}
+
 export type Response =
   | { type: "ready"; learners: LearnerInfo[] }
   | { type: "progress"; id: number; stage: string; done: number; total: number; objective?: number }
   | { type: "fitted"; id: number; view: FitView }
   | { type: "attacked"; id: number; view: AttackView }
   | { type: "inspected"; id: number; summary: DataSummary }
+  | { type: "attackedAll"; id: number; view: AttackCurveView }
   | { type: "error"; id: number; code: string; message: string };

@@ -26,7 +26,15 @@ import {
   stratifiedSplit,
   subset,
 } from "robust-metric/core";
-import type { AttackView, DataSpec, DataSummary, FitSpec, FitView, LearnerInfo } from "./protocol";
+import type {
+  AttackCurveView,
+  AttackView,
+  DataSpec,
+  DataSummary,
+  FitSpec,
+  FitView,
+  LearnerInfo,
+} from "./protocol";
 
 /** Methods shown first (the list); any other registered learner follows. */
 export const MAIN_METHODS = ["euclidean", "lmnn", "lmnn-pl", "nca", "aml", "arml"];
@@ -93,6 +101,12 @@ interface Fitted {
   Xall: Mat;
   y: Int32Array;
   testRows: Set<number>;
+  /** Test rows in split order, their labels, and the radius grid of the certified curve. */
+  testOrder: Int32Array;
+  Xte: Mat;
+  yte: Int32Array;
+  radiiGrid: number[];
+  method: string;
   radii: number[];
   project: (Z: Mat) => { x: number[]; y: number[] };
 }
@@ -268,6 +282,11 @@ export class Session {
       Xall,
       y: ds.y,
       testRows: new Set(split.test),
+      testOrder: split.test,
+      Xte,
+      yte: test.y,
+      radiiGrid,
+      method: learner.name,
       radii,
       project: emb.project,
     };
@@ -295,6 +314,35 @@ export class Session {
       certified: { radii: radiiGrid, accuracy: certifiedCurve },
       noise,
       model,
+    };
+  }
+
+  /**
+   * Attacks every test row (as {@link attack}) and turns the norms into the empirical robust accuracy on the
+   * certified curve's radii: #{norm > r} / n, an upper bound on the robust accuracy that the certified curve bounds
+   * from below.
+   */
+  attackAll(progress: Progress): AttackCurveView {
+    const f = this.fitted;
+    if (!f) throw new RobustMetricError("NOT_FITTED", "fit a method before attacking");
+    const method = f.k === 1 ? "exact" : "greedy";
+    const p = f.Xte.cols;
+    const n = f.Xte.rows;
+    const norms: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const z = f.Xte.data.subarray(i * p, (i + 1) * p);
+      norms.push(attack(f.ctx, z, f.yte[i]!, f.k, method, { seed: 0 }).norm);
+      progress("attacking", i + 1, n);
+    }
+    const accuracy = robustErrorAt(norms, f.radiiGrid).map((e) => 1 - e);
+    return {
+      method: f.method,
+      attack: method,
+      radii: f.radiiGrid,
+      accuracy,
+      norms,
+      seconds: (performance.now() - t0) / 1000,
     };
   }
 

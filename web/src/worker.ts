@@ -23,6 +23,11 @@ self.onmessage = (ev: MessageEvent<Request>) => {
       post({ type: "fitted", id: req.id, view });
     } else if (req.type === "attack") {
       post({ type: "attacked", id: req.id, view: session.attack(req.index) });
+    } else if (req.type === "attackAll") {
+      const view = session.attackAll((stage, done, total) =>
+        post({ type: "progress", id: req.id, stage, done, total }),
+      );
+      post({ type: "attackedAll", id: req.id, view });
     } else if (req.type === "inspect") {
       post({ type: "inspected", id: req.id, summary: summarize(loadData(req.data)) });
     }

@@ -51,12 +51,14 @@ import {
   wasmApi,
   whileLoop,
 } from "../linalg/wasm-encoder.js";
+import { kernelGemm } from "../linalg/wasm-linalg.js";
 
 /** The arrays the kernels read and write. Sizes: n points, p features, T triplets, P pairs, J (j, l) pairs. */
 export interface KernelBuffers {
   readonly n: number;
   readonly p: number;
   readonly x: Float64Array; // centred data, n×p
+  readonly xt: Float64Array; // its transpose, p×n (wasm backend, large p)
   readonly m: Float64Array; // symmetric metric, p×p
   readonly y: Float64Array; // x·M, n×p
   readonly sx: Float64Array; // xᵀMx per point, n
@@ -151,6 +153,7 @@ function allocate(sizes: KernelSizes, makeBuffer: (bytes: number) => ArrayBuffer
   const { n, p, T, P, J } = sizes;
   const f64: Array<[string, number]> = [
     ["x", n * p],
+    ["xt", n * p],
     ["m", p * p],
     ["y", n * p],
     ["sx", n],
@@ -840,9 +843,40 @@ function kernelHinge(): Fn {
   return f;
 }
 
+/**
+ * sx_a = x_a·y_a and ry_a = ‖y_a‖², summed in ascending coordinate order as `forms` and the JavaScript twin do;
+ * with the blocked `gemm` for y = x·M it replaces `forms` for large p (no unrolled module there).
+ */
+function kernelRowDots(): Fn {
+  const f = new Fn("rowDots", decl("x y sx ry n p"), decl("a c xa ya s:f64 r:f64 yc:f64"), null, null);
+  f.body = f.for(
+    "a",
+    i32c(0),
+    f.get("n"),
+    cat(
+      f.set("xa", f.row("x", "a")),
+      f.set("ya", f.row("y", "a")),
+      f.set("s", f64c(0)),
+      f.set("r", f64c(0)),
+      f.each((c) =>
+        cat(
+          f.set("yc", f.ldf("ya", c)),
+          f.set("s", f64add(f.get("s"), f64mul(f.ldf("xa", c), f.get("yc")))),
+          f.set("r", f64add(f.get("r"), f64mul(f.get("yc"), f.get("yc")))),
+        ),
+      ),
+      f64store(at8(f.get("sx"), f.get("a")), f.get("s")),
+      f64store(at8(f.get("ry"), f.get("a")), f.get("r")),
+    ),
+  );
+  return f;
+}
+
 /** The module for dimension P (null: any p): memory imported as env.mem, one export per kernel. */
 function assemble(P: number | null): Uint8Array {
   return assembleModule([
+    kernelGemm(),
+    kernelRowDots(),
     kernelForms(P),
     kernelPairDots(P),
     kernelDifferences(),
@@ -871,6 +905,8 @@ function wasmModule(p: number, specialise: boolean): object | null {
 }
 
 interface WasmExports {
+  gemm(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  rowDots(x: number, y: number, sx: number, ry: number, n: number, p: number): void;
   forms(x: number, m: number, y: number, sx: number, ry: number, n: number, p: number): void;
   pairDots(
     u: number,
@@ -936,10 +972,27 @@ function wasmKernels(mod: object, sizes: KernelSizes): Kernels {
   const b = alloc.buffers;
   const { n, p } = b;
   const T = b.dm.length;
+  // Beyond the unrolled modules the blocked gemm (2 points × 4 columns per step) beats the per-point kernels;
+  // both sum every entry in the same order, so the choice does not change a bit.
+  const blocked = p > MAX_SPECIALISED_P;
+  let transposed = false;
+  const rank1Sum = () => {
+    if (!blocked) return k.rank1Sum(o.x, o.h, o.g, n, p);
+    if (!transposed) {
+      // x is set once, after the kernels are made: transpose it on first use
+      for (let a = 0; a < n; a++) for (let c = 0; c < p; c++) b.xt[c * n + a] = b.x[a * p + c]!;
+      transposed = true;
+    }
+    k.gemm(o.xt, o.h, o.g, p, n, p);
+  };
   return {
     backend: "wasm",
     buffers: b,
-    forms: () => k.forms(o.x, o.m, o.y, o.sx, o.ry, n, p),
+    forms: () => {
+      if (!blocked) return k.forms(o.x, o.m, o.y, o.sx, o.ry, n, p);
+      k.gemm(o.x, o.m, o.y, n, p, p);
+      k.rowDots(o.x, o.y, o.sx, o.ry, n, p);
+    },
     pairForms: (graph) =>
       graph === "pairs"
         ? k.pairDots(o.x, o.y, o.sx, o.pairB, o.pairStart, o.dist, n, p)
@@ -948,7 +1001,7 @@ function wasmKernels(mod: object, sizes: KernelSizes): Kernels {
     laplacianProduct: (graph) => {
       if (graph === "pairs") k.laplacian(o.x, o.pairW, o.pairB, o.pairStart, o.h, o.deg, n, p);
       else k.laplacian(o.x, o.jlW, o.jlB, o.jlStart, o.h, o.deg, n, p);
-      k.rank1Sum(o.x, o.h, o.g, n, p);
+      rank1Sum();
     },
     perturbation: (tau2, eps, half, quarter, grad) =>
       k.perturbation(

@@ -305,7 +305,7 @@ describe("perturbation loss over a triplet set", () => {
 });
 
 describe("TripletEngine backends", () => {
-  it("WebAssembly (generic and unrolled for p) and JavaScript kernels give the same bits", () => {
+  it("WebAssembly (generic, unrolled for p, blocked gemm for p > 48) and JavaScript kernels give the same bits", () => {
     for (const [p, seed] of [
       [5, 1],
       [6, 2],
@@ -313,6 +313,8 @@ describe("TripletEngine backends", () => {
       [2, 4],
       [7, 5],
       [14, 6],
+      [49, 7],
+      [64, 8],
     ] as const) {
       const { X, triplets, M } = randomProblem(17, p, 300, seed);
       const pairs = { a: triplets.anchor, b: triplets.target };

@@ -93,12 +93,15 @@ let attackCurve: AttackCurveView | undefined;
 let csv: { name: string; text: string } | undefined;
 /** The comparable-fits key (data, split, k, preprocessing) of the fit under way and of the one shown. */
 let pendingKey = "";
+/** False after a Stop until the next fit: the restarted worker no longer holds the fit on show. */
+let workerFitted = false;
 let lastKey = "";
 
 // ---------------------------------------------------------------- worker
 
 function startWorker(): void {
   worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+  workerFitted = false;
   worker.onmessage = (ev: MessageEvent<Response>) => onMessage(ev.data);
   worker.onerror = (ev) => showError(`worker error: ${ev.message}`);
 }
@@ -138,6 +141,7 @@ function onMessage(m: Response): void {
     }
     case "fitted":
       pending = undefined;
+      workerFitted = true;
       lastKey = pendingKey;
       busy(false);
       ui.progress.value = 1;
@@ -187,7 +191,7 @@ function busy(on: boolean): void {
   ui.fit.disabled = on;
   ui.stop.disabled = !on;
   if (on) ui.progress.value = 0;
-  if (on) ui.attackAll.disabled = true;
+  ui.attackAll.disabled = on || !view || !workerFitted;
 }
 
 function showError(msg: string): void {
@@ -573,6 +577,11 @@ function showAttack(): void {
 
 function select(index: number): void {
   if (!view || pending?.kind === "fit" || pending?.kind === "attackAll") return;
+  if (!workerFitted) {
+    ui.attack.dataset.state = "none";
+    ui.attack.textContent = "The worker was restarted after Stop: press Fit again to attack points.";
+    return;
+  }
   selected = index;
   attackView = undefined;
   ui.attack.dataset.state = "running";
@@ -744,7 +753,7 @@ ui.dataParams.addEventListener("change", inspect);
 ui.method.addEventListener("change", buildParams);
 ui.fit.addEventListener("click", fit);
 ui.attackAll.addEventListener("click", () => {
-  if (!view || pending?.kind === "fit") return;
+  if (!view || !workerFitted || pending?.kind === "fit") return;
   ui.attackAll.disabled = true;
   ui.status.textContent = "attacking test points…";
   send({ type: "attackAll", id: nextId++ });

@@ -325,6 +325,26 @@ describe.skipIf(!RUN)("web playground in headless Chromium", () => {
       .score(pre.apply(test.X), test.y);
     expect(Number(await page.locator("#accuracy").getAttribute("data-value"))).toBe(expected);
   });
+
+  it("shows progress while a long fit runs in the worker, and Stop ends it", async () => {
+    await page.locator("#data").selectOption("iris");
+    await page.locator("#method").selectOption("arml");
+    await page.locator("input[data-param='epochs']").fill("200000");
+    await page.locator("#fit").click();
+    // the page keeps updating while the worker fits: the status and the progress bar move
+    let status = "";
+    for (let t = 0; t < 300 && !/iteration [1-9]\d* of at most 200000/.test(status); t++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await page.locator("#status").textContent()) ?? "";
+    }
+    expect(status).toMatch(/^fitting: iteration [1-9]\d* of at most 200000, objective /);
+    expect(Number(await page.locator("#progress").getAttribute("value"))).toBeGreaterThan(0);
+    expect(await page.locator("#results").getAttribute("data-state")).toBe("fitting");
+    await page.locator("#stop").click();
+    await page.locator("#fit:not([disabled])").waitFor({ state: "attached", timeout: 30_000 });
+    expect(await page.locator("#status").textContent()).toMatch(/stopped|ready/);
+    expect(await page.locator("#results").getAttribute("data-state")).toBe("fitted");
+  });
 });
 
 describe.skipIf(RUN)("web playground in headless Chromium", () => {

@@ -6,15 +6,16 @@ import { blobs, iris } from "../data/embedded.js";
 import { parsePreprocessKind } from "../data/preprocess.js";
 import { RobustMetricError } from "../errors.js";
 import {
+  type CellProgress,
   type CellResult,
   type CellStore,
   DEFAULT_CONFIG,
   type ExperimentConfig,
   type ExperimentResult,
   RUNNER_VERSION,
-  runExperiment,
 } from "../eval/runner.js";
 import { parseTuneSpec } from "../eval/tuning.js";
+import { runExperimentParallel } from "../node/pool.js";
 import { readDataset, writeFileAtomic } from "../node/read.js";
 import { comparisonTable, type ResultsDocument, resultsMarkdown } from "../report/tables.js";
 import { collect, fractionOption, intOption, parseParams, progress, table } from "./common.js";
@@ -180,6 +181,7 @@ interface BenchOpts {
   png?: boolean;
   quiet?: boolean;
   only?: string;
+  threads?: string;
 }
 
 /** Options of {@link runBench}: the CLI's, parsed. */
@@ -191,6 +193,8 @@ export interface BenchRun {
   png?: boolean;
   /** Progress lines / bar on stderr (default true). */
   progress?: boolean;
+  /** Worker threads (default: the machine's available parallelism; 1 = this thread). */
+  threads?: number;
 }
 
 /**
@@ -204,7 +208,7 @@ export async function runBench(run: BenchRun): Promise<ExperimentResult> {
   const t0 = performance.now();
   let computeSeconds = 0;
   let lastLine = 0;
-  const res = runExperiment(run.datasets, run.config, store, ({ done, total, computed, skipped, cell }) => {
+  const onCell: CellProgress = ({ done, total, computed, skipped, cell }) => {
     if (run.progress === false) return;
     bar?.update(done, total);
     if (computed > 0 && cell.seconds !== undefined) computeSeconds = (performance.now() - t0) / 1000;
@@ -219,6 +223,10 @@ export async function runBench(run: BenchRun): Promise<ExperimentResult> {
         );
       }
     }
+  };
+  const res = await runExperimentParallel(run.datasets, run.config, store, {
+    onCell,
+    ...(run.threads !== undefined ? { threads: run.threads } : {}),
   });
   bar?.stop();
   const doc = resultsDocument(res);
@@ -299,6 +307,7 @@ export function register(program: Command): void {
     .requiredOption("--out <dir>", "output folder (cells/, results.json, results.md)")
     .option("--report <file>", "also write the self-contained HTML report here")
     .option("--png", "also write the figures as PNG under <out>/figures/")
+    .option("--threads <n>", "worker threads (default: all cores; results are identical with any number)")
     .option("--quiet", "no progress on stderr")
     .action(async (o: BenchOpts) => {
       const methods = o.methods
@@ -331,6 +340,7 @@ export function register(program: Command): void {
         ...(o.report ? { report: o.report } : {}),
         ...(o.png ? { png: true } : {}),
         progress: !o.quiet,
+        ...(o.threads !== undefined ? { threads: intOption("--threads", o.threads, 1) } : {}),
       });
       const doc = resultsDocument(res);
       process.stdout.write(

@@ -441,25 +441,17 @@ export function runExperiment(
   store: CellStore,
   onCell?: CellProgress,
 ): ExperimentResult {
-  validateConfig(cfg);
-  const names = new Set<string>();
-  for (const ds of datasets) {
-    const name = ds.name ?? "data";
-    if (names.has(name)) throw new RobustMetricError("BAD_INPUT", `two data sets are named '${name}'`);
-    names.add(name);
-  }
+  checkExperiment(datasets, cfg);
   const plan = planCells(datasets, cfg);
+  const computer = new CellComputer(datasets, cfg);
   const cells: CellResult[] = [];
   let computed = 0;
   let skipped = 0;
-  let state: { ds: Dataset; split: number; s: SplitState } | undefined;
   for (const c of plan) {
     let cell = store.get(c.id, c.hash);
     if (cell) skipped++;
     else {
-      if (!state || state.ds !== c.ds || state.split !== c.split)
-        state = { ds: c.ds, split: c.split, s: splitState(c.ds, cfg, c.split) };
-      cell = computeCell(c.ds, state.s, c.method, c.split, cfg, c.key, { id: c.id, hash: c.hash });
+      cell = computer.compute(datasets.indexOf(c.ds), c.split, c.method);
       store.put(cell);
       computed++;
     }
@@ -467,4 +459,42 @@ export function runExperiment(
     onCell?.({ done: cells.length, total: plan.length, computed, skipped, cell });
   }
   return { config: cfg, datasets: datasets.map(datasetInfo), cells, computed, skipped };
+}
+
+/** {@link validateConfig} plus unique data set names. */
+export function checkExperiment(datasets: Dataset[], cfg: ExperimentConfig): void {
+  validateConfig(cfg);
+  const names = new Set<string>();
+  for (const ds of datasets) {
+    const name = ds.name ?? "data";
+    if (names.has(name)) throw new RobustMetricError("BAD_INPUT", `two data sets are named '${name}'`);
+    names.add(name);
+  }
+}
+
+/**
+ * Computes cells one at a time, keeping the last split's preprocessed data and triplets, so the methods of one
+ * (data set, split) share them. A cell's result depends only on its own key, which is what lets a worker pool
+ * compute cells in any order and thread with the same numbers.
+ */
+export class CellComputer {
+  private last: { ds: number; split: number; state: SplitState } | undefined;
+  private readonly infos: DatasetInfo[];
+
+  constructor(
+    readonly datasets: Dataset[],
+    readonly cfg: ExperimentConfig,
+  ) {
+    this.infos = datasets.map(datasetInfo);
+  }
+
+  /** The cell (datasets[ds], method, split). */
+  compute(ds: number, split: number, method: string): CellResult {
+    const data = this.datasets[ds];
+    if (!data) throw new RobustMetricError("BAD_INPUT", `no data set number ${ds}`);
+    if (!this.last || this.last.ds !== ds || this.last.split !== split)
+      this.last = { ds, split, state: splitState(data, this.cfg, split) };
+    const key = cellKey(this.infos[ds]!, method, split, this.cfg);
+    return computeCell(data, this.last.state, method, split, this.cfg, key, cellId(key));
+  }
 }

@@ -3,6 +3,8 @@ import type { Dataset } from "../../src/data/dataset.js";
 import { blobs } from "../../src/data/embedded.js";
 import { randomSplits } from "../../src/eval/evaluate.js";
 import {
+  CellComputer,
+  type CellResult,
   canonicalJson,
   cellId,
   cellKey,
@@ -22,6 +24,13 @@ import {
 } from "../../src/eval/tuning.js";
 import "../../src/learners/index.js";
 import { lmnn } from "../../src/learners/lmnn.js";
+import {
+  type PoolMessage,
+  type PoolWorker,
+  runExperimentParallel,
+  type WorkerData,
+} from "../../src/node/pool.js";
+import { handleTask } from "../../src/node/pool-worker.js";
 
 const small = (seed: number, name: string): Dataset => ({
   ...blobs({ n: 60, classes: 2, d: 2, overlap: 1.5, noiseFeatures: 1, seed }),
@@ -197,5 +206,71 @@ describe("runExperiment", () => {
     expect(() =>
       runExperiment([dsA], cfg({ params: { itml: { gamma: 1 } } }), new MemoryCellStore()),
     ).toThrow(/not run/);
+  });
+});
+
+describe("runExperimentParallel", () => {
+  // in-process stand-ins for worker threads (vitest runs TypeScript sources, which a worker thread cannot load):
+  // the same handleTask the real worker runs, answering asynchronously in a scrambled order
+  const fake = (delays: number[]) => {
+    let n = 0;
+    return (data: WorkerData): PoolWorker => {
+      const computer = new CellComputer(data.datasets, data.cfg);
+      const handlers: ((m: PoolMessage) => void)[] = [];
+      const delay = delays[n++ % delays.length]!;
+      return {
+        post: (task) =>
+          setTimeout(() => handleTask(computer, task, (m) => handlers.forEach((h) => h(m))), delay),
+        onMessage: (h) => {
+          handlers.push(h);
+        },
+        terminate: () => {},
+      };
+    };
+  };
+  const strip = (c: CellResult) => ({ ...c, fitSeconds: 0, seconds: 0 });
+  const dsB = small(4, "b");
+  const config = cfg({
+    methods: ["euclidean", "lmnn", "gmml"],
+    nSplits: 3,
+    params: { lmnn: { maxIter: 30 } },
+  });
+
+  it("gives the cells of a single-thread run, in plan order, storing each one", async () => {
+    const serial = runExperiment([small(1, "a"), dsB], config, new MemoryCellStore());
+    const store = new MemoryCellStore();
+    const seen: string[] = [];
+    const par = await runExperimentParallel([small(1, "a"), dsB], config, store, {
+      threads: 3,
+      spawn: fake([5, 0, 2]),
+      onCell: ({ cell }) => seen.push(cell.id),
+    });
+    expect(par.computed).toBe(18);
+    expect(par.cells.map(strip)).toEqual(serial.cells.map(strip));
+    expect(store.cells.size).toBe(18);
+    expect(new Set(seen).size).toBe(18);
+    // resumable in parallel too
+    const again = await runExperimentParallel([small(1, "a"), dsB], config, store, {
+      threads: 2,
+      spawn: fake([0]),
+    });
+    expect(again.computed).toBe(0);
+    expect(again.skipped).toBe(18);
+  });
+
+  it("an error in a worker stops the pool and is rethrown with its message; finished cells stay stored", async () => {
+    const store = new MemoryCellStore();
+    const bad: ExperimentConfig = { ...config, methods: ["euclidean", "lmnn"] };
+    const failing = (data: WorkerData): PoolWorker => {
+      const w = fake([0])(data);
+      return {
+        ...w,
+        post: (task) => (task.methods.includes("lmnn") ? w.post({ ...task, ds: 99 }) : w.post(task)),
+      };
+    };
+    await expect(
+      runExperimentParallel([small(1, "a")], bad, store, { threads: 2, spawn: failing }),
+    ).rejects.toThrow(/no data set number 99/);
+    for (const c of store.cells.values()) expect(c.method).toBe("euclidean");
   });
 });

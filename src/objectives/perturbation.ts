@@ -309,8 +309,8 @@ export class TripletEngine {
         );
       }
     }
-    const pairs0 = new PairSet(n);
-    const jls0 = new PairSet(n);
+    const pairs0 = new PairSet(n, 2 * T + (pairs ? pairs.a.length : 0));
+    const jls0 = new PairSet(n, T);
     const tIJ = new Int32Array(T);
     const tIL = new Int32Array(T);
     const tJL = new Int32Array(T);
@@ -465,28 +465,73 @@ function anyNonZero(w: Float64Array): boolean {
   return false;
 }
 
-/** Distinct unordered pairs of row indices, numbered in order of first appearance, then grouped by first point. */
+/**
+ * Distinct unordered pairs of row indices, numbered in order of first appearance, then grouped by first point.
+ * An open-addressing hash table on typed arrays (a JavaScript Map costs several times more per pair, and engines
+ * are rebuilt at every impostor re-selection).
+ */
 class PairSet {
-  private readonly index = new Map<number, number>();
+  private keysA: Int32Array;
+  private keysB: Int32Array;
+  private slots: Int32Array; // index + 1 of the pair in this slot, 0 when empty
+  private mask: number;
   private readonly a: number[] = [];
   private readonly b: number[] = [];
-  constructor(private readonly n: number) {}
+  constructor(
+    private readonly n: number,
+    expected = 16,
+  ) {
+    let cap = 16;
+    while (cap < 2 * expected) cap *= 2;
+    this.mask = cap - 1;
+    this.slots = new Int32Array(cap);
+    this.keysA = new Int32Array(cap);
+    this.keysB = new Int32Array(cap);
+  }
 
   add(a: number, b: number): number {
-    const key = a < b ? a * this.n + b : b * this.n + a;
-    let s = this.index.get(key);
-    if (s === undefined) {
-      s = this.a.length;
-      this.index.set(key, s);
-      this.a.push(a);
-      this.b.push(b);
+    const lo = a < b ? a : b;
+    const hi = a < b ? b : a;
+    if (2 * (this.a.length + 1) > this.mask + 1) this.grow();
+    let h = (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca77)) & this.mask;
+    for (;;) {
+      const s = this.slots[h]!;
+      if (s === 0) {
+        this.slots[h] = this.a.length + 1;
+        this.keysA[h] = lo;
+        this.keysB[h] = hi;
+        this.a.push(a);
+        this.b.push(b);
+        return this.a.length - 1;
+      }
+      if (this.keysA[h] === lo && this.keysB[h] === hi) return s - 1;
+      h = (h + 1) & this.mask;
     }
-    return s;
+  }
+
+  private grow(): void {
+    const old = { slots: this.slots, keysA: this.keysA, keysB: this.keysB };
+    const cap = 2 * (this.mask + 1);
+    this.mask = cap - 1;
+    this.slots = new Int32Array(cap);
+    this.keysA = new Int32Array(cap);
+    this.keysB = new Int32Array(cap);
+    for (let t = 0; t < old.slots.length; t++) {
+      const s = old.slots[t]!;
+      if (s === 0) continue;
+      const lo = old.keysA[t]!;
+      const hi = old.keysB[t]!;
+      let h = (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca77)) & this.mask;
+      while (this.slots[h] !== 0) h = (h + 1) & this.mask;
+      this.slots[h] = s;
+      this.keysA[h] = lo;
+      this.keysB[h] = hi;
+    }
   }
 
   /** The pairs sorted (stably) by first point: arrays, CSR offsets, and rank[old index] = new index. */
   grouped(): { a: Int32Array; b: Int32Array; start: Int32Array; rank: Int32Array } {
-    const { n } = this;
+    const n = this.n;
     const m = this.a.length;
     const start = new Int32Array(n + 1);
     for (let s = 0; s < m; s++) start[this.a[s]! + 1]!++;

@@ -12,5 +12,6 @@ export * from "./linalg/mat.js";
 export * from "./metric/index.js";
 export * from "./neighbors/index.js";
 export * from "./objectives/index.js";
+export * from "./report/specs.js";
 export * from "./report/tables.js";
 export * from "./robust/index.js";

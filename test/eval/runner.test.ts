@@ -63,6 +63,8 @@ describe("hashing and keys", () => {
     expect(cellId(cellKey(info, "lmnn", 2, cfg({ methods: ["lmnn", "itml"], nSplits: 7 })))).toEqual(base);
     expect(cellId(cellKey(info, "lmnn", 2, cfg({ params: { lmnn: { mu: 0.3 } } }))).hash).not.toBe(base.hash);
     expect(cellId(cellKey(info, "lmnn", 2, cfg({ noise: [0] }))).hash).not.toBe(base.hash);
+    expect(cellId(cellKey(info, "lmnn", 2, cfg({ transductive: true }))).hash).not.toBe(base.hash);
+    expect(cellId(cellKey(info, "lmnn", 2, cfg({ k: 1 }))).hash).not.toBe(base.hash);
     // euclidean has nothing to tune: --tune does not touch its cells, it does touch lmnn's
     const tuned = cfg({ tune: { folds: 5, candidates: 3 } });
     expect(cellId(cellKey(info, "euclidean", 1, tuned))).toEqual(

@@ -100,6 +100,8 @@ export function fitTimeSpec(doc: ResultsDocument): VegaLiteSpec {
     method: g.method,
     seconds: Math.max(1e-5, median(g.cells.map((c) => c.fitSeconds))),
   }));
+  // bars on a log scale need an explicit base: the decade below the fastest fit
+  const floor = 10 ** Math.floor(Math.log10(Math.min(...rows.map((r) => r.seconds), 1)));
   return {
     $schema: SCHEMA,
     title: "Median fit time",
@@ -110,7 +112,13 @@ export function fitTimeSpec(doc: ResultsDocument): VegaLiteSpec {
     encoding: {
       x: { field: "dataset", type: "nominal", title: null },
       xOffset: { field: "method", type: "nominal", sort: doc.methods },
-      y: { field: "seconds", type: "quantitative", scale: { type: "log" }, title: "seconds (log)" },
+      y: {
+        field: "seconds",
+        type: "quantitative",
+        scale: { type: "log", domainMin: floor },
+        title: "seconds (log)",
+      },
+      y2: { datum: floor },
       color: { field: "method", type: "nominal", sort: doc.methods },
       tooltip: [{ field: "method" }, { field: "seconds", format: ".4f" }],
     },

@@ -54,11 +54,19 @@ export function embeddedSuite(): Dataset[] {
  *
  * @throws RobustMetricError IO / BAD_INPUT naming the missing file or unknown suite.
  */
-export function resolveSuite(suite: string, dataDir: string): Dataset[] {
-  if (suite === "embedded") return embeddedSuite();
+export function resolveSuite(suite: string, dataDir: string, only?: string): Dataset[] {
+  if (suite === "embedded") return selectDatasets(embeddedSuite(), only);
   const named = SUITES[suite];
   if (named) {
-    const files = named.map((n) => join(dataDir, `${n}.csv`));
+    // --only is applied before reading, so that a subset of `large` does not parse the big files
+    const wanted = only === undefined ? undefined : only.split(",").map((s) => s.trim());
+    const unknown = (wanted ?? []).filter((n) => n && !named.includes(n));
+    if (unknown.length > 0)
+      throw new RobustMetricError(
+        "BAD_INPUT",
+        `--only: ${unknown.join(", ")} not in the suite (${named.join(", ")})`,
+      );
+    const files = named.filter((n) => !wanted || wanted.includes(n)).map((n) => join(dataDir, `${n}.csv`));
     const missing = files.filter((f) => !existsSync(f));
     if (missing.length > 0)
       throw new RobustMetricError(
@@ -73,14 +81,20 @@ export function resolveSuite(suite: string, dataDir: string): Dataset[] {
       .sort();
     if (files.length === 0)
       throw new RobustMetricError("BAD_INPUT", `folder '${suite}' has no .csv or .json files`);
-    return files.map((f) => readDataset(join(suite, f)));
+    return selectDatasets(
+      files.map((f) => readDataset(join(suite, f))),
+      only,
+    );
   }
   const parts = suite
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
   if (parts.length > 0 && parts.every((p) => /\.(csv|json)$/i.test(p)))
-    return parts.map((p) => readDataset(p));
+    return selectDatasets(
+      parts.map((p) => readDataset(p)),
+      only,
+    );
   throw new RobustMetricError(
     "BAD_INPUT",
     `unknown suite '${suite}'; use ${Object.keys(SUITES).join(", ")}, embedded, a folder or a list of .csv/.json files`,
@@ -332,7 +346,7 @@ export function register(program: Command): void {
         radii: numberList("--radii", o.radii),
       };
       if (config.tune.candidates === 0) config.tune = { folds: 0, candidates: 0 };
-      const datasets = selectDatasets(resolveSuite(o.suite, resolve(o.dataDir)), o.only);
+      const datasets = resolveSuite(o.suite, resolve(o.dataDir), o.only);
       const res = await runBench({
         datasets,
         config,

@@ -64,6 +64,8 @@ export interface DatasetInfo {
   d: number;
   classes: number;
   fingerprint: string;
+  /** Class names (code c is classNames[c]); not part of the cell keys. */
+  classNames?: string[];
 }
 
 /** One finished cell: what `out/cells/<id>.json` holds. */
@@ -175,6 +177,7 @@ export function datasetInfo(ds: Dataset): DatasetInfo {
     d: ds.X.cols,
     classes: ds.classes.length,
     fingerprint: fnv64(`${fnv64(xb)}:${fnv64(yb)}:${ds.X.rows}x${ds.X.cols}`),
+    classNames: ds.classes.slice(),
   };
 }
 

@@ -135,13 +135,12 @@ export function embeddingSpec(
 ): VegaLiteSpec | undefined {
   const cells = doc.cells.filter((c) => c.dataset === dataset && c.split === 1 && c.embedding);
   if (cells.length === 0) return undefined;
+  const names = doc.datasets.find((d) => d.name === dataset)?.classNames;
   const rows = cells.flatMap((c) =>
-    c.embedding!.x.map((x, i) => ({
-      method: c.method,
-      x,
-      y: c.embedding!.y[i],
-      label: String(c.embedding!.label[i]),
-    })),
+    c.embedding!.x.map((x, i) => {
+      const code = c.embedding!.label[i]!;
+      return { method: c.method, x, y: c.embedding!.y[i], label: names?.[code] ?? String(code) };
+    }),
   );
   return {
     $schema: SCHEMA,

@@ -171,3 +171,12 @@ describe("demo showcase", () => {
     expect((page.match(/<svg/g) ?? []).length).toBe(4);
   }, 60_000);
 });
+
+describe("suites", () => {
+  it("--only selects data sets of a suite and names the unknown ones", async () => {
+    const { resolveSuite } = await import("../../src/cli/bench.js");
+    expect(resolveSuite("embedded", ".", "iris").map((d) => d.name)).toEqual(["iris"]);
+    expect(() => resolveSuite("uci16", "/nonexistent", "nosuch")).toThrow(/nosuch not in the suite/);
+    expect(() => resolveSuite("uci16", "/nonexistent", "iris")).toThrow(/missing \/nonexistent\/iris\.csv/);
+  });
+});

@@ -51,9 +51,13 @@ export function workerScript(): URL | undefined {
   return url.protocol === "file:" && existsSync(fileURLToPath(url)) ? url : undefined;
 }
 
-/** Spawns a real worker thread running src/node/pool-worker.ts. */
-export function threadWorker(data: WorkerData, script: URL): PoolWorker {
-  const w = new Worker(script, { workerData: data });
+/**
+ * Spawns a real worker thread running src/node/pool-worker.ts: `script` is the compiled worker's URL, or a string
+ * of CommonJS code evaluated in the thread that loads it some other way (the tests load the TypeScript source
+ * through a transpiling module hook).
+ */
+export function threadWorker(data: WorkerData, script: URL | string): PoolWorker {
+  const w = new Worker(script, { workerData: data, eval: typeof script === "string" });
   const handlers: ((m: PoolMessage) => void)[] = [];
   w.on("message", (m: PoolMessage) => {
     for (const h of handlers) h(m);

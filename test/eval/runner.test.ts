@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { Dataset } from "../../src/data/dataset.js";
 import { blobs } from "../../src/data/embedded.js";
@@ -28,6 +29,7 @@ import {
   type PoolMessage,
   type PoolWorker,
   runExperimentParallel,
+  threadWorker,
   type WorkerData,
 } from "../../src/node/pool.js";
 import { handleTask } from "../../src/node/pool-worker.js";
@@ -275,4 +277,52 @@ describe("runExperimentParallel", () => {
     ).rejects.toThrow(/no data set number 99/);
     for (const c of store.cells.values()) expect(c.method).toBe("euclidean");
   });
+});
+
+describe("runExperimentParallel on real worker threads", () => {
+  // A worker thread cannot load TypeScript, so this one registers a module hook that transpiles the sources with
+  // the typescript devDependency (resolving the sources' ".js" specifiers to ".ts"), then imports pool-worker.ts.
+  const root = new URL("../../", import.meta.url);
+  const hooks = `
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+const ts = createRequire(${JSON.stringify(fileURLToPath(new URL("package.json", root)))})("typescript");
+export async function resolve(spec, ctx, next) {
+  if (spec.endsWith(".js") && spec.startsWith(".") && ctx.parentURL && ctx.parentURL.endsWith(".ts")) {
+    const u = new URL(spec.slice(0, -3) + ".ts", ctx.parentURL);
+    if (existsSync(fileURLToPath(u))) return { url: u.href, shortCircuit: true };
+  }
+  return next(spec, ctx);
+}
+export async function load(url, ctx, next) {
+  if (!url.endsWith(".ts")) return next(url, ctx);
+  const source = ts.transpileModule(readFileSync(fileURLToPath(url), "utf8"), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  return { format: "module", source, shortCircuit: true };
+}`;
+  const code = `
+const { register } = require("node:module");
+register("data:text/javascript," + encodeURIComponent(${JSON.stringify(hooks)}));
+import(${JSON.stringify(new URL("src/node/pool-worker.ts", root).href)});`;
+
+  it("two threads give the cells of one thread", async () => {
+    const config = cfg({
+      methods: ["euclidean", "lmnn-pl"],
+      nSplits: 2,
+      params: { "lmnn-pl": { maxIter: 30 } },
+    });
+    const sets = [small(1, "a"), small(5, "c")];
+    const serial = runExperiment(sets, config, new MemoryCellStore());
+    const store = new MemoryCellStore();
+    const par = await runExperimentParallel(sets, config, store, {
+      threads: 2,
+      spawn: (data) => threadWorker(data, code),
+    });
+    expect(par.computed).toBe(8);
+    const strip = (c: CellResult) => ({ ...c, fitSeconds: 0, seconds: 0 });
+    expect(par.cells.map(strip)).toEqual(serial.cells.map(strip));
+    expect(store.cells.size).toBe(8);
+  }, 60_000);
 });

@@ -21,8 +21,10 @@ export interface CsvOptions {
  * @example parseCsv("a,b,label\n1,2,x\n3,4,y\n") // X 2×2, classes ["x", "y"]
  */
 export function parseCsv(text: string, opts: CsvOptions = {}): Dataset {
-  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const parsed = Papa.parse<string[]>(src, { skipEmptyLines: "greedy" });
+  // papaparse guesses one newline style per file; a file that mixes LF, CRLF and CR (concatenated exports)
+  // would have lines merged into one field, so all line ends are made LF first.
+  const src = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).replace(/\r\n?/g, "\n");
+  const parsed = Papa.parse<string[]>(src, { skipEmptyLines: "greedy", newline: "\n" });
   const quoteErr = parsed.errors.find((e) => e.type === "Quotes");
   if (quoteErr) {
     throw new RobustMetricError("BAD_INPUT", `CSV: ${quoteErr.message} at line ${(quoteErr.row ?? 0) + 1}`);
@@ -78,13 +80,14 @@ export function parseCsv(text: string, opts: CsvOptions = {}): Dataset {
       }
       if (cell === "")
         throw new RobustMetricError("BAD_INPUT", `CSV line ${line}, column '${header[j]}': empty cell`);
-      const v = Number(cell);
+      // decimal notation only: Number() would also read 0x1F, 0b11 and 0o17
+      const v = DECIMAL.test(cell) ? Number(cell) : Number.NaN;
       if (!Number.isFinite(v)) {
-        const kind = Number.isNaN(v)
-          ? /^[-+]?nan$/i.test(cell)
-            ? "NaN is not allowed"
-            : "not a number"
-          : "infinite values are not allowed";
+        const kind = /^[-+]?nan$/i.test(cell)
+          ? "NaN is not allowed"
+          : /^[-+]?infinity$/i.test(cell) || !Number.isNaN(v)
+            ? "infinite values are not allowed"
+            : "not a number";
         throw new RobustMetricError(
           "BAD_INPUT",
           `CSV line ${line}, column '${header[j]}': '${cell}' (${kind})`,
@@ -102,6 +105,9 @@ export function parseCsv(text: string, opts: CsvOptions = {}): Dataset {
     ...(opts.name ? { name: opts.name } : {}),
   };
 }
+
+/** A decimal number as CSV writers produce it (1, -0.5, .5, 5., 1e-320, +3E+8); unambiguous, so no backtracking. */
+const DECIMAL = /^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i;
 
 function resolveLabel(header: string[], label: string | number | undefined): number {
   if (label === undefined) return header.length - 1;

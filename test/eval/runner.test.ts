@@ -18,11 +18,13 @@ import {
 } from "../../src/eval/runner.js";
 import {
   candidateSet,
+  materialize,
   medianTripletMargin,
   parseTuneSpec,
   TUNING_SPACES,
   tuneParams,
 } from "../../src/eval/tuning.js";
+import { getLearner, resolveParams } from "../../src/learners/registry.js";
 import "../../src/learners/index.js";
 import { lmnn } from "../../src/learners/lmnn.js";
 import {
@@ -112,6 +114,17 @@ describe("tuning", () => {
     expect(candidateSet("euclidean", 5, 0)).toEqual([{}]);
     expect(candidateSet("lmnn", 4, 0, { mu: 0.2 })).toEqual([{}]);
     expect(Object.keys(TUNING_SPACES)).toContain("aml");
+  });
+
+  it("every tuned dimension is a declared parameter and every candidate resolves within its declared range", () => {
+    for (const method of Object.keys(TUNING_SPACES)) {
+      const learner = getLearner(method);
+      for (const c of candidateSet(method, 8, 0)) {
+        const params = resolveParams(learner, materialize(method, c, 0.3));
+        for (const name of Object.keys(TUNING_SPACES[method]!))
+          expect(params[name]).toBe(materialize(method, c, 0.3)[name]);
+      }
+    }
   });
 
   it("medianTripletMargin is the median Euclidean margin of the satisfied fixed triplets", () => {

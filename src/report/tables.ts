@@ -42,7 +42,7 @@ export interface ComparisonTable {
 }
 
 /** Significance level of the win/tie/loss counts. */
-export const ALPHA = 0.05;
+export const SIGNIFICANCE_LEVEL = 0.05;
 
 /**
  * Builds a comparison table of a per-cell quantity. Per data set, the best mean (within 1e−9) is marked; ranks
@@ -110,7 +110,7 @@ export function comparisonTable(
       });
       if (ex.length === 0) return;
       const p = wilcoxonSignedRank(ex, bx).p;
-      const outcome = p < ALPHA ? (mean(ex) > mean(bx) ? "win" : "loss") : "tie";
+      const outcome = p < SIGNIFICANCE_LEVEL ? (mean(ex) > mean(bx) ? "win" : "loss") : "tie";
       e.p = p;
       e.outcome = outcome;
       wtl[m]![outcome]++;
@@ -250,7 +250,7 @@ export function resultsMarkdown(doc: ResultsDocument): string {
     "",
     `Protocol: ${c.nSplits} random splits, test size ${c.testSize}, seed ${c.seed}; preprocessing ${c.preprocess} fitted on ${c.transductive ? "all rows (transductive)" : "the training part"}; ${c.k}-NN; tuning ${tune}; noise levels ${c.noise.join(", ")} (× feature std, ${c.noiseRepeats} repeats); radii ${c.radii.join(", ")} (Euclidean, preprocessed space).`,
     "",
-    `Mean ± std over splits (std with N − 1). Best per row in **bold**. ▲/▼: significantly better/worse than the baseline by a paired two-sided Wilcoxon signed-rank test at ${ALPHA * 100}% (W/T/L counts these per data set).`,
+    `Mean ± std over splits (std with N − 1). Best per row in **bold**. ▲/▼: significantly better/worse than the baseline by a paired two-sided Wilcoxon signed-rank test at ${SIGNIFICANCE_LEVEL * 100}% (W/T/L counts these per data set).`,
     "",
   ];
   for (const t of allTables(doc)) lines.push(tableMarkdown(t), "");

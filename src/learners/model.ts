@@ -79,8 +79,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function stringArray(v: unknown, field: string): string[] {
   if (!Array.isArray(v)) bad(field, "must be an array of strings");
+  const seen = new Set<string>();
   v.forEach((s, i) => {
     if (typeof s !== "string") bad(`${field}[${i}]`, `must be a string, got ${JSON.stringify(s)}`);
+    // names map labels and columns back: a repeated one would make that mapping ambiguous
+    if (seen.has(s)) bad(`${field}[${i}]`, `repeats the name '${s}'`);
+    seen.add(s);
   });
   return v as string[];
 }

@@ -65,7 +65,15 @@ export class Preprocessor {
     const { rows: n, cols: p, data } = X;
     const mean = new Float64Array(p);
     for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) mean[j]! += data[i * p + j]!;
-    for (let j = 0; j < p; j++) mean[j] = mean[j]! / n;
+    for (let j = 0; j < p; j++) {
+      mean[j] = mean[j]! / n;
+      // values near ±1.8e308 overflow the plain sum: average the terms instead (|Σ x/n| ≤ max |x|)
+      if (!Number.isFinite(mean[j]!)) {
+        let m = 0;
+        for (let i = 0; i < n; i++) m += data[i * p + j]! / n;
+        mean[j] = m;
+      }
+    }
     const scale = new Float64Array(p);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < p; j++) {
@@ -74,7 +82,15 @@ export class Preprocessor {
       }
     }
     for (let j = 0; j < p; j++) {
-      const s = Math.sqrt(scale[j]! / n);
+      let s = Math.sqrt(scale[j]! / n);
+      if (!Number.isFinite(s)) {
+        // (x − mean)² overflowed: the same sum on halved deviations divided by the largest one
+        let big = 0;
+        for (let i = 0; i < n; i++) big = Math.max(big, Math.abs(data[i * p + j]! / 2 - mean[j]! / 2));
+        let acc = 0;
+        for (let i = 0; i < n; i++) acc += ((data[i * p + j]! / 2 - mean[j]! / 2) / big) ** 2;
+        s = Math.sqrt(acc / n) * big * 2;
+      }
       scale[j] = s > 0 && Number.isFinite(s) ? s : 1;
     }
     return new Preprocessor(kind, p, mean, scale);
@@ -97,8 +113,14 @@ export class Preprocessor {
     if (this.standardizes) {
       const mean = this.mean!;
       const scale = this.scale!;
-      for (let i = 0; i < n; i++)
-        for (let j = 0; j < p; j++) out[i * p + j] = (out[i * p + j]! - mean[j]!) / scale[j]!;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < p; j++) {
+          const x = out[i * p + j]!;
+          const z = (x - mean[j]!) / scale[j]!;
+          // x − mean overflows only for values of opposite sign near ±1.8e308; halving both sides is exact
+          out[i * p + j] = Number.isFinite(z) ? z : (x / 2 - mean[j]! / 2) / (scale[j]! / 2);
+        }
+      }
     }
     if (this.normalizes) {
       for (let i = 0; i < n; i++) {

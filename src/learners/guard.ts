@@ -54,7 +54,8 @@ export function checkFitInput(X: Mat, y: Int32Array, learner: string): number {
  */
 export function fitScale(spread: number): number {
   if (!(spread > 0)) return 1;
-  const k = Math.round(Math.log2(spread));
+  // a spread that overflowed to Infinity (values near ±1.8e308 of both signs) gets the largest finite power
+  const k = Math.min(1023, Math.round(Math.log2(spread)));
   return Math.abs(k) <= SAFE_EXPONENT ? 1 : 2 ** k;
 }
 

@@ -121,7 +121,27 @@ export class MahalanobisMetric {
       for (let j = 0; j < p; j++) t += L[o + j]! * (x[j]! - y[j]!);
       s += t * t;
     }
+    if (!Number.isFinite(s)) return this.distanceScaled(x, y, opts.squared === true);
     return opts.squared ? s : Math.sqrt(s);
+  }
+
+  /**
+   * distance() when the direct sum overflowed (coordinates or differences beyond ~1e154): the same sum on
+   * differences scaled by the exact power 2^−600, so no intermediate is Infinity or Infinity·0 = NaN; the result is
+   * Infinity only when the distance itself is not representable.
+   */
+  private distanceScaled(x: ArrayLike<number>, y: ArrayLike<number>, squared: boolean): number {
+    const { p, q } = this;
+    const L = this.L.data;
+    const down = 2 ** -600;
+    let s = 0;
+    for (let r = 0; r < q; r++) {
+      let t = 0;
+      const o = r * p;
+      for (let j = 0; j < p; j++) t += L[o + j]! * (x[j]! * down - y[j]! * down);
+      s += t * t;
+    }
+    return squared ? s * 2 ** 600 * 2 ** 600 : Math.sqrt(s) * 2 ** 600;
   }
 
   /** Squared distances between the rows of A (m×p) and of B (n×p): an m×n matrix, exact (direct differences). */

@@ -40,13 +40,13 @@ const tE300 = timeMedian(() => eigh(S300), 5);
 
 const rows = [
   [
-    "gemm 500×500·500×500",
+    `gemm 500×500·500×500 (${backend})`,
     `${tGemm.toFixed(1)} ms`,
     `${(flops / tGemm / 1e6).toFixed(2)} GFLOP/s`,
     "≥ 2.5 GFLOP/s",
   ],
   [
-    "gemmABt 500×500·(500×500)ᵀ",
+    `gemmABt 500×500·(500×500)ᵀ (${backend})`,
     `${tGemmABt.toFixed(1)} ms`,
     `${(flops / tGemmABt / 1e6).toFixed(2)} GFLOP/s`,
     "",
@@ -79,8 +79,9 @@ const table = [
   ...rows.map((r) => `| ${r.join(" | ")} |`),
 ].join("\n");
 const body =
-  `Command: \`npm run bench:kernels\` (one thread; distances by the WebAssembly SIMD kernel when available, and by ` +
-  `its JavaScript twin; gemm and eigh plain JS). Machine: ${machine()}. Load: 1-minute average ` +
-  `${loadavg()[0]!.toFixed(2)} at the end of the run (2 cores).\n\n${table}`;
+  `Command: \`npm run bench:kernels\` (one thread; gemm and distances by the WebAssembly SIMD kernels when ` +
+  `available — ${backend} here — and distances also by their JavaScript twin; eigh plain JS). Times are medians of ` +
+  `the process's CPU time per call (equal to wall time on a quiet machine). Machine: ${machine()}. Load: ` +
+  `1-minute average ${loadavg()[0]!.toFixed(2)} at the end of the run (2 cores).\n\n${table}`;
 console.log(body);
 writeSection("Kernels", body);

@@ -9,6 +9,7 @@ import {
   type CellProgress,
   type CellResult,
   type CellStore,
+  checkExperiment,
   DEFAULT_CONFIG,
   type ExperimentConfig,
   type ExperimentResult,
@@ -216,6 +217,8 @@ export interface BenchRun {
  * `<out>/results.md` (atomically) and, on request, the HTML report. Returns the experiment.
  */
 export async function runBench(run: BenchRun): Promise<ExperimentResult> {
+  // a bad method or parameter must fail before the output folder exists
+  checkExperiment(run.datasets, run.config);
   const store = new FileCellStore(join(run.out, "cells"));
   const bar = run.progress === false ? undefined : progress("bench");
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI;

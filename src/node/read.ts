@@ -82,7 +82,11 @@ export function writeFileAtomic(path: string, content: string | Uint8Array): voi
     renameSync(tmp, path);
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // the parent is not a folder (ENOTDIR): no temporary file could have been created
+    }
     throw new RobustMetricError("IO", `cannot write '${path}': ${(e as Error).message}`);
   }
 }

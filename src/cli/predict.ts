@@ -41,9 +41,18 @@ export function classifierFromFiles(modelPath: string, trainPath: string, k: num
   const train = readDataset(trainPath, label === undefined ? {} : { label });
   checkFeatures(train, model, trainPath);
   const Xtr = model.preprocessor.apply(train.X);
+  const yTr = alignLabels(train, model.training.classes);
+  // the neighbours' labels must be classes the model knows, or predictions would have no name
+  const unknown = yTr.indexOf(-1);
+  if (unknown >= 0) {
+    throw new RobustMetricError(
+      "BAD_INPUT",
+      `${trainPath}: data row ${unknown + 1} has label '${train.classes[train.y[unknown]!]}', not a class of the model (${model.training.classes.join(", ")})`,
+    );
+  }
   const knn = new KNeighborsClassifier({ k, metric: model.metric }).fit(
     Xtr,
-    alignLabels(train, model.training.classes),
+    yTr,
     model.training.classes.length,
   );
   return { model, knn };

@@ -118,7 +118,15 @@ export class Preprocessor {
           const x = out[i * p + j]!;
           const z = (x - mean[j]!) / scale[j]!;
           // x − mean overflows only for values of opposite sign near ±1.8e308; halving both sides is exact
-          out[i * p + j] = Number.isFinite(z) ? z : (x / 2 - mean[j]! / 2) / (scale[j]! / 2);
+          const v = Number.isFinite(z) ? z : (x / 2 - mean[j]! / 2) / (scale[j]! / 2);
+          // only a model file with an absurd scale (5e-324) gets here; NaN must not reach the distances
+          if (!Number.isFinite(v)) {
+            throw new RobustMetricError(
+              "BAD_INPUT",
+              `preprocessing: row ${i}, column ${j}: (${x} − mean ${mean[j]}) / scale ${scale[j]} is not a finite number`,
+            );
+          }
+          out[i * p + j] = v;
         }
       }
     }

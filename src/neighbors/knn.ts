@@ -140,6 +140,16 @@ export class KNeighborsClassifier {
           dists[o + pos] = d;
           indices[o + pos] = j;
         }
+        // an Infinity (or NaN) among the k nearest means the ranking is meaningless, not merely far
+        for (let t = 0; t < k; t++) {
+          if (!Number.isFinite(dists[o + t]!)) {
+            throw new RobustMetricError(
+              "BAD_INPUT",
+              `k-NN: query row ${b0 + r} has a squared distance ${dists[o + t]} to a neighbour (beyond float64): ` +
+                "the metric's scale times the data's overflows; standardize the data or check the model's L",
+            );
+          }
+        }
       }
     }
     return { indices, sqDistances: dists };

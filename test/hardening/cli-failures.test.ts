@@ -226,10 +226,18 @@ describe("data at the edge of float64 and hostile model values", () => {
     );
   });
 
-  it.todo(
-    "a model whose L has entries near 1e300: squared distances overflow to Infinity and predict breaks the ties " +
-      "silently (exit 0); needs an overflow check in the k-NN distances (src/neighbors, src/linalg/distance.ts)",
-  );
+  it("a model whose L has entries of 1e300 (squared distances overflow): exit 2 naming the query row", async () => {
+    const doc = JSON.parse(readFileSync(model, "utf8"));
+    doc.metric.L = doc.metric.L.map((r: number[]) => r.map((v) => v * 1e300));
+    const huge = join(dir, "huge-L.json");
+    writeFileSync(huge, JSON.stringify(doc));
+    for (const cmd of ["predict", "certify"]) {
+      await rejects(
+        [cmd, "--model", huge, "--train", trainCsv, "--test", testCsv],
+        /k-NN: query row 0 has a squared distance Infinity to a neighbour \(beyond float64\)/,
+      );
+    }
+  });
 });
 
 describe("label column", () => {

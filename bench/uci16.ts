@@ -5,30 +5,14 @@
 // data set, so a partial run leaves a partial table).
 // Usage: node .bench-build/bench/uci16.js [method,...] [dataset,...]
 import { existsSync } from "node:fs";
+import { SUITES } from "../src/cli/bench.js";
 import { evaluateMethods, type MethodResult } from "../src/eval/evaluate.js";
 import { learnerNames } from "../src/learners/index.js";
 import { readDataset } from "../src/node/read.js";
 import { machine, writeSection } from "./common.js";
 
 const shared = "../shared/datasets";
-const ALL = [
-  "australian",
-  "balance_scale",
-  "bupa",
-  "dermatology",
-  "ecoli",
-  "glass",
-  "haberman",
-  "heart",
-  "ionosphere",
-  "iris",
-  "pima",
-  "segment",
-  "sonar",
-  "vehicle",
-  "wdbc",
-  "wine",
-];
+const ALL = SUITES.uci16!;
 const DATASETS = process.argv[3] ? process.argv[3].split(",") : ALL;
 const METHODS = (process.argv[2] ?? "euclidean,lmnn,lmnn-pl,gmml,aml,arml").split(",");
 const N_SPLITS = 10;

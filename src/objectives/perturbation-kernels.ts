@@ -496,22 +496,7 @@ function kernelForms(P: number | null): Fn {
       "a",
       i32c(0),
       f.get("n"),
-      cat(
-        f.set("xa", f.row("x", "a")),
-        f.set("ya", f.row("y", "a")),
-        columns,
-        f.set("s", f64c(0)),
-        f.set("r", f64c(0)),
-        f.each((c) =>
-          cat(
-            f.set("yc", f.ldf("ya", c)),
-            f.set("s", f64add(f.get("s"), f64mul(f.ldf("xa", c), f.get("yc")))),
-            f.set("r", f64add(f.get("r"), f64mul(f.get("yc"), f.get("yc")))),
-          ),
-        ),
-        f64store(at8(f.get("sx"), f.get("a")), f.get("s")),
-        f64store(at8(f.get("ry"), f.get("a")), f.get("r")),
-      ),
+      cat(f.set("xa", f.row("x", "a")), f.set("ya", f.row("y", "a")), columns, rowDotsOf(f)),
     ),
   );
   return f;
@@ -853,23 +838,26 @@ function kernelRowDots(): Fn {
     "a",
     i32c(0),
     f.get("n"),
-    cat(
-      f.set("xa", f.row("x", "a")),
-      f.set("ya", f.row("y", "a")),
-      f.set("s", f64c(0)),
-      f.set("r", f64c(0)),
-      f.each((c) =>
-        cat(
-          f.set("yc", f.ldf("ya", c)),
-          f.set("s", f64add(f.get("s"), f64mul(f.ldf("xa", c), f.get("yc")))),
-          f.set("r", f64add(f.get("r"), f64mul(f.get("yc"), f.get("yc")))),
-        ),
-      ),
-      f64store(at8(f.get("sx"), f.get("a")), f.get("s")),
-      f64store(at8(f.get("ry"), f.get("a")), f.get("r")),
-    ),
+    cat(f.set("xa", f.row("x", "a")), f.set("ya", f.row("y", "a")), rowDotsOf(f)),
   );
   return f;
+}
+
+/** sx[a] = Σ_c x_ac·y_ac and ry[a] = Σ_c y_ac², in ascending c, for the rows at locals xa, ya (shared by forms). */
+function rowDotsOf(f: Fn): Code {
+  return cat(
+    f.set("s", f64c(0)),
+    f.set("r", f64c(0)),
+    f.each((c) =>
+      cat(
+        f.set("yc", f.ldf("ya", c)),
+        f.set("s", f64add(f.get("s"), f64mul(f.ldf("xa", c), f.get("yc")))),
+        f.set("r", f64add(f.get("r"), f64mul(f.get("yc"), f.get("yc")))),
+      ),
+    ),
+    f64store(at8(f.get("sx"), f.get("a")), f.get("s")),
+    f64store(at8(f.get("ry"), f.get("a")), f.get("r")),
+  );
 }
 
 /** The module for dimension P (null: any p): memory imported as env.mem, one export per kernel. */

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { isUserError } from "../errors.js";
+import { isUserError, RobustMetricError } from "../errors.js";
 import "../learners/index.js";
 import { register as registerAttack } from "./attack.js";
 import { register as registerBench } from "./bench.js";
@@ -13,7 +13,7 @@ import { register as registerReproduce } from "./reproduce.js";
 
 /**
  * The `robust-metric` command line. Exit codes: 0 success, 2 bad input (unreadable file, malformed data,
- * unknown method or parameter, out-of-range value), 1 internal error.
+ * unknown method or parameter, out-of-range value, or a numerical failure such input causes), 1 internal error.
  */
 export function buildProgram(): Command {
   const program = new Command();
@@ -47,6 +47,12 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (isUserError(e)) {
       process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
+    // NUMERICAL is thrown on purpose when the data or a parameter (a learning rate, a margin) leaves no finite
+    // result: a message for the user, not a stack trace; bugs surface as INTERNAL or as other error types
+    if (e instanceof RobustMetricError && e.code === "NUMERICAL") {
+      process.stderr.write(`error: numerical failure: ${e.message}\n`);
       return 2;
     }
     process.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

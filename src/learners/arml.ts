@@ -210,7 +210,10 @@ export const arml: Learner = guarded({
     for (let e = 0; e < epochs; e++) {
       const { value, gradient } = armlLoss(X, G, T);
       if (!Number.isFinite(value))
-        throw new RobustMetricError("NUMERICAL", `ARML loss is ${value} at epoch ${e + 1}`);
+        throw new RobustMetricError(
+          "NUMERICAL",
+          `ARML loss is ${value} at epoch ${e + 1}: the Adam steps diverged (lr = ${lr}; try a smaller one)`,
+        );
       trace.push(value);
       options.onIteration?.(e + 1, value);
       // Adam (PyTorch's form): G ← G − lr/(1 − β₁ᵗ) · m / (sqrt(v)/sqrt(1 − β₂ᵗ) + ε)
@@ -227,8 +230,15 @@ export const arml: Learner = guarded({
     }
     for (const v of G.data)
       if (!Number.isFinite(v)) throw new RobustMetricError("NUMERICAL", "ARML produced a non-finite G");
+    const metric = MahalanobisMetric.fromL(G);
+    // G may stay finite while M = GᵀG overflows (entries beyond ~1e154): no distance would be finite
+    if (!metric.matrix().data.every(Number.isFinite))
+      throw new RobustMetricError(
+        "NUMERICAL",
+        `ARML: after ${epochs} epochs M = GᵀG overflows float64 (lr = ${lr}; try a smaller one)`,
+      );
     return {
-      metric: MahalanobisMetric.fromL(G),
+      metric,
       iterations: epochs,
       converged: false,
       objective: trace,

@@ -286,6 +286,42 @@ describe("methods and parameters", () => {
     );
   });
 
+  it("an in-range but absurd ARML learning rate (lr=1e300): a numerical failure naming the epoch and lr, exit 2", async () => {
+    await rejects(
+      [
+        "fit",
+        "--train",
+        trainCsv,
+        "--method",
+        "arml",
+        "--param",
+        "lr=1e300",
+        "--param",
+        "epochs=3",
+        "--out",
+        join(dir, "m.json"),
+      ],
+      /error: numerical failure: ARML loss is NaN at epoch 2: the Adam steps diverged \(lr = 1e\+300/,
+    );
+  });
+
+  it("an in-range but absurd LMNN-PL margin (tau=1e300): a numerical failure, exit 2, no stack trace", async () => {
+    await rejects(
+      [
+        "fit",
+        "--train",
+        trainCsv,
+        "--method",
+        "lmnn-pl",
+        "--param",
+        "tau=1e300",
+        "--out",
+        join(dir, "m.json"),
+      ],
+      /error: numerical failure: the perturbation loss is Infinity/,
+    );
+  });
+
   it.each([
     ["k=0", /k = 0 is out of range \[1, inf\]/],
     ["mu=1.5", /mu = 1.5 is out of range \[0, 1\]/],

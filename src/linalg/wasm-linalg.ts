@@ -166,81 +166,57 @@ export function kernelGemm(): Fn {
       f64store(cAt(g("i")), g("s0")),
       rows === 2 ? f64store(cAt(i32add(g("i"), i32c(1))), g("s1")) : [],
     );
-  const rowPair = cat(
-    f.set("ra0", i32add(g("a"), i32mul(g("i"), g("k8")))),
-    f.set("ra1", i32add(g("ra0"), g("k8"))),
-    f.set("j", i32c(0)),
-    whileLoop(
-      i32lt(i32add(g("j"), i32c(3)), g("n")),
-      cat(
-        f.set("acc00", v128zero()),
-        f.set("acc01", v128zero()),
-        f.set("acc10", v128zero()),
-        f.set("acc11", v128zero()),
-        startBlock,
-        f.for(
-          "t",
-          i32c(0),
-          g("k"),
-          cat(
-            f.set("x0", f64x2splat(f64at(at8(g("ra0"), g("t"))))),
-            f.set("x1", f64x2splat(f64at(at8(g("ra1"), g("t"))))),
-            f.set("b0", v128at(g("bp"), 0)),
-            f.set("b1", v128at(g("bp"), 16)),
-            madd("acc00", "x0", "b0"),
-            madd("acc01", "x0", "b1"),
-            madd("acc10", "x1", "b0"),
-            madd("acc11", "x1", "b1"),
-            bNext,
+  // rows i (and i + 1 when `rows` is 2) against column blocks of 4, then the remaining columns one at a time
+  const rowBlock = (rows: 1 | 2) => {
+    const two = rows === 2;
+    return cat(
+      f.set("ra0", i32add(g("a"), i32mul(g("i"), g("k8")))),
+      two ? f.set("ra1", i32add(g("ra0"), g("k8"))) : [],
+      f.set("j", i32c(0)),
+      whileLoop(
+        i32lt(i32add(g("j"), i32c(3)), g("n")),
+        cat(
+          f.set("acc00", v128zero()),
+          f.set("acc01", v128zero()),
+          two ? cat(f.set("acc10", v128zero()), f.set("acc11", v128zero())) : [],
+          startBlock,
+          f.for(
+            "t",
+            i32c(0),
+            g("k"),
+            cat(
+              f.set("x0", f64x2splat(f64at(at8(g("ra0"), g("t"))))),
+              two ? f.set("x1", f64x2splat(f64at(at8(g("ra1"), g("t"))))) : [],
+              f.set("b0", v128at(g("bp"), 0)),
+              f.set("b1", v128at(g("bp"), 16)),
+              madd("acc00", "x0", "b0"),
+              madd("acc01", "x0", "b1"),
+              two ? cat(madd("acc10", "x1", "b0"), madd("acc11", "x1", "b1")) : [],
+              bNext,
+            ),
           ),
+          f.set("cp", cAt(g("i"))),
+          v128st(g("cp"), g("acc00"), 0),
+          v128st(g("cp"), g("acc01"), 16),
+          two
+            ? cat(
+                f.set("cp", i32add(g("cp"), g("n8"))),
+                v128st(g("cp"), g("acc10"), 0),
+                v128st(g("cp"), g("acc11"), 16),
+              )
+            : [],
+          f.inc("j", i32c(4)),
         ),
-        f.set("cp", cAt(g("i"))),
-        v128st(g("cp"), g("acc00"), 0),
-        v128st(g("cp"), g("acc01"), 16),
-        f.set("cp", i32add(g("cp"), g("n8"))),
-        v128st(g("cp"), g("acc10"), 0),
-        v128st(g("cp"), g("acc11"), 16),
-        f.inc("j", i32c(4)),
       ),
-    ),
-    whileLoop(i32lt(g("j"), g("n")), cat(scalarCol(2), f.inc("j"))),
-  );
-  const lastRow = cat(
-    f.set("ra0", i32add(g("a"), i32mul(g("i"), g("k8")))),
-    f.set("j", i32c(0)),
-    whileLoop(
-      i32lt(i32add(g("j"), i32c(3)), g("n")),
-      cat(
-        f.set("acc00", v128zero()),
-        f.set("acc01", v128zero()),
-        startBlock,
-        f.for(
-          "t",
-          i32c(0),
-          g("k"),
-          cat(
-            f.set("x0", f64x2splat(f64at(at8(g("ra0"), g("t"))))),
-            f.set("b0", v128at(g("bp"), 0)),
-            f.set("b1", v128at(g("bp"), 16)),
-            madd("acc00", "x0", "b0"),
-            madd("acc01", "x0", "b1"),
-            bNext,
-          ),
-        ),
-        f.set("cp", cAt(g("i"))),
-        v128st(g("cp"), g("acc00"), 0),
-        v128st(g("cp"), g("acc01"), 16),
-        f.inc("j", i32c(4)),
-      ),
-    ),
-    whileLoop(i32lt(g("j"), g("n")), cat(scalarCol(1), f.inc("j"))),
-  );
+      whileLoop(i32lt(g("j"), g("n")), cat(scalarCol(rows), f.inc("j"))),
+    );
+  };
   f.body = cat(
     f.set("n8", i32shl(g("n"), i32c(3))),
     f.set("k8", i32shl(g("k"), i32c(3))),
     f.set("i", i32c(0)),
-    whileLoop(i32lt(i32add(g("i"), i32c(1)), g("m")), cat(rowPair, f.inc("i", i32c(2)))),
-    ifThen(i32lt(g("i"), g("m")), lastRow),
+    whileLoop(i32lt(i32add(g("i"), i32c(1)), g("m")), cat(rowBlock(2), f.inc("i", i32c(2)))),
+    ifThen(i32lt(g("i"), g("m")), rowBlock(1)),
   );
   return f;
 }

@@ -240,6 +240,39 @@ describe("data at the edge of float64 and hostile model values", () => {
   });
 });
 
+describe("degenerate data through the CLI", () => {
+  it("certify and attack when every training point is the same: bounds are 0 or Infinity, never NaN", async () => {
+    const same = join(dir, "same.csv");
+    const row = rows[0]!.split(",").slice(0, 4).join(",");
+    writeFileSync(
+      same,
+      `${header}\n${["setosa", "versicolor", "setosa", "versicolor"].map((c) => `${row},${c}`).join("\n")}\n`,
+    );
+    const c = await cli("certify", "--model", model, "--train", same, "--test", same, "--k", "1", "--json");
+    expect(c.code, c.stderr).toBe(0);
+    const cert = JSON.parse(c.stdout);
+    // the tie rule predicts one class for all; no perturbation changes a prediction among identical neighbours
+    for (const pt of cert.points) expect([0, "Infinity"]).toContain(pt.lowerBound);
+    expect(c.stdout).not.toMatch(/null|NaN/);
+    const a = await cli("attack", "--model", model, "--train", same, "--test", same, "--k", "1", "--json");
+    expect(a.code, a.stderr).toBe(0);
+    for (const pt of JSON.parse(a.stdout).points) {
+      // no adversarial example exists exactly when the bound is Infinity
+      expect(pt.adversarialPrediction === null).toBe(pt.norm === "Infinity");
+    }
+  });
+
+  it("eval where a training split misses a class (a one-member class): exit 2 naming the learner's need", async () => {
+    const one = join(dir, "one-member.csv");
+    // the one y row lands in the test part of one of the 3 seeded 70/30 splits
+    writeFileSync(one, "a,b,label\n1,2,x\n2,3,y\n3,1,x\n4,4,x\n5,5,x\n6,6,x\n7,7,x\n8,8,x\n9,9,x\n10,10,x\n");
+    await rejects(
+      ["eval", "--data", one, "--methods", "aml", "--splits", "3", "--json"],
+      /AML needs at least two classes \(dissimilar pairs\), got 1 class among 7 rows/,
+    );
+  });
+});
+
 describe("label column", () => {
   it("--label naming a column that is absent (fit): lists the columns", async () => {
     await rejects(

@@ -181,16 +181,29 @@ export const lmnn: Learner = guarded({
       objective: res.trace,
       seconds: (performance.now() - t0) / 1000,
       params: { ...params },
-      warnings: targets.warnings,
+      warnings: [...targets.warnings, ...collapseWarning(res.M.data)],
     };
   },
 });
 
 /**
+ * M = 0 minimises LMNN's objective when pulling the targets in costs more than the impostors' hinge (every target
+ * farther than its impostors, or μ near 1): a true optimum, but a metric that ranks nothing. Say so.
+ */
+function collapseWarning(M: ArrayLike<number>): string[] {
+  // exact zeros from the PSD projection; L-BFGS on L only gets close (features have unit scale, see guard.ts)
+  for (let k = 0; k < M.length; k++) if (Math.abs(M[k]!) > 1e-10) return [];
+  return [
+    "lmnn: the metric collapsed to M = 0 (the optimum of this objective here: the targets are farther than their " +
+      "impostors); it ranks nothing — try a smaller mu, more target neighbours k, or standardized features",
+  ];
+}
+
+/**
  * LMNN's objective minimised over L (M = LᵀL, so M stays PSD without projections) by L-BFGS from L = I, in rounds
  * of 5 to 50 iterations on a fixed impostor set (longer while re-selection changes nothing); between rounds the
- * impostors are re-selected under the current metric. The fit has converged when a round converges (relative decrease below η) and the re-selection that
- * follows leaves the objective unchanged. ∂F/∂L = 2·L·∂F/∂M for the symmetric gradient ∂F/∂M of the terms.
+ * impostors are re-selected under the current metric. The fit has converged when a round converges (relative
+ * decrease below η) and the re-selection that follows leaves the objective unchanged. ∂F/∂L = 2·L·∂F/∂M for the symmetric gradient ∂F/∂M of the terms.
  */
 function lbfgsOnL(
   X: Mat,
@@ -248,6 +261,7 @@ function lbfgsOnL(
     }
     round = changed ? Math.max(LBFGS_ROUND_MIN, round >> 1) : Math.min(LBFGS_ROUND_MAX, 2 * round);
   }
+  gemmAtB({ rows: p, cols: p, data: x }, { rows: p, cols: p, data: x }, M);
   return {
     metric: MahalanobisMetric.fromL({ rows: p, cols: p, data: x }),
     iterations,
@@ -255,6 +269,6 @@ function lbfgsOnL(
     objective: trace,
     seconds: (performance.now() - o.t0) / 1000,
     params: { ...o.params },
-    warnings: o.warnings,
+    warnings: [...o.warnings, ...collapseWarning(M.data)],
   };
 }

@@ -159,6 +159,19 @@ describe("lmnn learner", () => {
     expect(Array.from(fit.metric.matrix().data).every(Number.isFinite)).toBe(true);
   });
 
+  it("warns when the optimum is M = 0 (every target farther than its impostors), with either solver", () => {
+    // 1-D: the target of 0 is 10 (class 0), its impostor 1 (class 1) is 100 times nearer; the same for the others
+    const X = fromRows([[0], [10], [1], [11]]);
+    const y = Int32Array.from([0, 0, 1, 1]);
+    for (const solver of ["pg", "lbfgs"]) {
+      const fit = lmnn.fit(X, y, resolveParams(lmnn, { k: 1, solver }));
+      expect(Math.max(...fit.metric.matrix().data.map(Math.abs))).toBeLessThan(1e-8);
+      expect(fit.warnings.join(" ")).toMatch(/collapsed to M = 0/);
+    }
+    const fine = lmnn.fit(tinyX, tinyY, resolveParams(lmnn));
+    expect(fine.warnings.join(" ")).not.toMatch(/collapsed/);
+  });
+
   it("solver lbfgs: L-BFGS on L, deterministic, learns the noise-feature data, reports convergence", () => {
     const ds = blobs({ n: 120, classes: 3, d: 2, overlap: 1.2, noiseFeatures: 3, seed: 4 });
     const r = evaluateMethods(ds, {

@@ -21,7 +21,7 @@ import { readDataset, writeFileAtomic } from "../node/read.js";
 import { comparisonTable, type ResultsDocument, resultsMarkdown } from "../report/tables.js";
 import { collect, fractionOption, intOption, parseParams, progress, table } from "./common.js";
 
-/** The named suites of ../shared/datasets/MANIFEST.md, plus `embedded` (no files needed). */
+/** The named suites of the project's data-set manifest (uci16, large), plus `embedded` (no files needed). */
 export const SUITES: Readonly<Record<string, readonly string[]>> = {
   uci16: [
     "australian",
@@ -303,7 +303,11 @@ export function register(program: Command): void {
       "uci16, large, embedded, a folder of CSVs, or a comma-separated file list",
       "embedded",
     )
-    .option("--data-dir <dir>", "folder of the suite's CSV files", "../shared/datasets")
+    .option(
+      "--data-dir <dir>",
+      "folder of the suite's CSV files (uci16, large: <name>.csv there)",
+      "datasets",
+    )
     .option("--only <names>", "run only these data sets of the suite (comma-separated names)")
     .option("--methods <list>", "comma-separated methods", "euclidean,lmnn,lmnn-pl")
     .option("--splits <n>", "random splits per data set", String(DEFAULT_CONFIG.nSplits))

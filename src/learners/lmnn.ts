@@ -181,18 +181,30 @@ export const lmnn: Learner = guarded({
       objective: res.trace,
       seconds: (performance.now() - t0) / 1000,
       params: { ...params },
-      warnings: [...targets.warnings, ...collapseWarning(res.M.data)],
+      warnings: [...targets.warnings, ...collapseWarning(res.M.data, X)],
     };
   },
 });
 
 /**
  * M = 0 minimises LMNN's objective when pulling the targets in costs more than the impostors' hinge (every target
- * farther than its impostors, or μ near 1): a true optimum, but a metric that ranks nothing. Say so.
+ * farther than its impostors, or μ near 1): a true optimum, but a metric that ranks nothing. Say so. "Collapsed":
+ * the mean squared distance under M is below 1e−12 of the Euclidean one (tr(M·C) / tr(C), C the scatter of X), so
+ * small features (small M entries) are not mistaken for a collapse.
  */
-function collapseWarning(M: ArrayLike<number>): string[] {
-  // exact zeros from the PSD projection; L-BFGS on L only gets close (features have unit scale, see guard.ts)
-  for (let k = 0; k < M.length; k++) if (Math.abs(M[k]!) > 1e-10) return [];
+function collapseWarning(M: ArrayLike<number>, X: Mat): string[] {
+  const { rows: n, cols: p } = X;
+  const mean = new Float64Array(p);
+  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) mean[j]! += X.data[i * p + j]! / n;
+  const Xc: Mat = { rows: n, cols: p, data: X.data.map((v, k) => v - mean[k % p]!) };
+  const C = gemmAtB(Xc, Xc);
+  let trMC = 0;
+  let trC = 0;
+  for (let a = 0; a < p; a++) {
+    trC += C.data[a * p + a]!;
+    for (let b = 0; b < p; b++) trMC += M[a * p + b]! * C.data[b * p + a]!;
+  }
+  if (!(trC > 0) || Math.abs(trMC) > 1e-12 * trC) return [];
   return [
     "lmnn: the metric collapsed to M = 0 (the optimum of this objective here: the targets are farther than their " +
       "impostors); it ranks nothing — try a smaller mu, more target neighbours k, or standardized features",
@@ -269,6 +281,6 @@ function lbfgsOnL(
     objective: trace,
     seconds: (performance.now() - o.t0) / 1000,
     params: { ...o.params },
-    warnings: [...o.warnings, ...collapseWarning(M.data)],
+    warnings: [...o.warnings, ...collapseWarning(M.data, X)],
   };
 }

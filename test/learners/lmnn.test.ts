@@ -170,6 +170,12 @@ describe("lmnn learner", () => {
     }
     const fine = lmnn.fit(tinyX, tinyY, resolveParams(lmnn));
     expect(fine.warnings.join(" ")).not.toMatch(/collapsed/);
+    // large features (fitted as given: spread below 2^20) give small M entries, which are not a collapse
+    const big = iris();
+    const X17 = { ...big.X, data: big.X.data.map((v) => v * 2 ** 17) };
+    const wide = lmnn.fit(X17, big.y, resolveParams(lmnn, { maxIter: 100, solver: "lbfgs" }));
+    expect(Math.max(...wide.metric.matrix().data.map(Math.abs))).toBeLessThan(1e-9);
+    expect(wide.warnings.join(" ")).not.toMatch(/collapsed|fitted on X/);
   });
 
   it("solver lbfgs: L-BFGS on L, deterministic, learns the noise-feature data, reports convergence", () => {

@@ -1,6 +1,6 @@
 import { Rng } from "../data/rng.js";
 import { RobustMetricError } from "../errors.js";
-import { sqDistances } from "../linalg/distance.js";
+import { forEachDistanceRow } from "../linalg/distance.js";
 import { gemmABt } from "../linalg/gemm.js";
 import { eye, type Mat } from "../linalg/mat.js";
 import { MahalanobisMetric } from "../metric/mahalanobis.js";
@@ -8,34 +8,70 @@ import { type ArmlTriplets, armlLoss } from "../objectives/arml.js";
 import { guarded } from "./guard.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
 
-/** Rows per distance block of the triplet search (memory O(BLOCK·n) for the distances). */
-const BLOCK = 128;
-
 /**
- * Inserts (v, j) into the ascending top-k list of point i (entries [i·k, i·k + len[i]) of idx and dist) unless it
- * is not smaller than the current k-th; an equal distance never displaces an earlier (lower-index) entry.
+ * Offers (v, j) to the list entries [base, base + len) of idx/dist (capacity k), kept ascending by (distance,
+ * index), and returns the new length. Ordering ties by index makes the result independent of the scan order: it
+ * is the k smallest (distance, index) pairs, which is what a scan in increasing j that never lets an equal
+ * distance displace an earlier entry keeps.
  */
-function pushTop(
+function offerTop(
   idx: Int32Array,
   dist: Float64Array,
-  len: Int32Array,
-  i: number,
+  base: number,
+  len: number,
   k: number,
   v: number,
   j: number,
 ) {
-  const base = i * k;
-  let n = len[i]!;
-  if (n === k && !(v < dist[base + k - 1]!)) return;
-  let pos = n < k ? n++ : k - 1;
-  len[i] = n;
-  while (pos > 0 && dist[base + pos - 1]! > v) {
+  if (len === k) {
+    const last = dist[base + k - 1]!;
+    if (!(v < last || (v === last && j < idx[base + k - 1]!))) return len;
+  }
+  let pos = len < k ? len++ : k - 1;
+  while (pos > 0) {
+    const d = dist[base + pos - 1]!;
+    if (!(d > v || (d === v && idx[base + pos - 1]! > j))) break;
     idx[base + pos] = idx[base + pos - 1]!;
-    dist[base + pos] = dist[base + pos - 1]!;
+    dist[base + pos] = d;
     pos--;
   }
   idx[base + pos] = j;
   dist[base + pos] = v;
+  return len;
+}
+
+/** Reused state of {@link armlTriplets} between the epochs of one fit. */
+export interface ArmlTripletScratch {
+  buffer?: Float64Array;
+  previous?: {
+    y: Int32Array;
+    k: number;
+    posI: Int32Array;
+    posN: Int32Array;
+    negI: Int32Array;
+    negN: Int32Array;
+  };
+}
+
+/**
+ * The largest current distance (in `row`, indexed by sorted position `at[j]`) of the k members of a previous list,
+ * an upper bound of the k-th distance now; +∞ when the list was not full.
+ */
+function previousBound(
+  row: Float64Array,
+  at: Int32Array,
+  idx: Int32Array,
+  len: number,
+  base: number,
+  k: number,
+) {
+  if (len < k) return Number.POSITIVE_INFINITY;
+  let m = Number.NEGATIVE_INFINITY;
+  for (let s = 0; s < k; s++) {
+    const v = row[at[idx[base + s]!]!]!;
+    if (v > m) m = v;
+  }
+  return m;
 }
 
 /** What {@link armlTriplets} returns: the triplets and the anchors that had no same-class partner. */
@@ -53,10 +89,12 @@ export interface ArmlTripletSample extends ArmlTriplets {
  * classes, nearest under the squared Euclidean distance between the rows of Z (Z = X for epoch 0, Z = X·Gᵀ
  * later). Both lists are capped at the points available (§7 item 14: the authors' top-k could return masked
  * entries); equal distances go to the lower index; z itself is excluded by index. A point whose class has no
- * other member gets no triplet (counted in `skipped`). Each pairwise distance is computed once, in blocks of 128
- * rows (memory O(128·n + k·n)).
+ * other member gets no triplet (counted in `skipped`). Distances come from forEachDistanceRow (the full matrix up
+ * to 2048 points, row blocks beyond), so memory is O(min(n², 256·n) + k·n).
  *
- * @param workspace optional buffer of ≥ 128·n doubles reused for the distance blocks (saves an allocation per epoch).
+ * @param scratch kept between calls on the same y and `candidates` (one per fit): the distance buffer, and the
+ *   previous call's lists, whose members' current distances bound each list's k-th distance before the scan (the
+ *   result is the same with or without it; only fewer candidates are inserted).
  * @throws RobustMetricError BAD_INPUT for candidates < 1, fewer than two classes, or a length mismatch.
  * @example const T = armlTriplets(X, y, 10, new Rng(0));
  */
@@ -65,7 +103,7 @@ export function armlTriplets(
   y: Int32Array,
   candidates: number,
   rng: Rng,
-  workspace?: Float64Array,
+  scratch: ArmlTripletScratch = {},
 ): ArmlTripletSample {
   if (!Number.isInteger(candidates) || candidates < 1)
     throw new RobustMetricError("BAD_INPUT", `candidates must be a positive integer, got ${candidates}`);
@@ -79,36 +117,63 @@ export function armlTriplets(
   const negI = new Int32Array(n * k);
   const negD = new Float64Array(n * k);
   const negN = new Int32Array(n);
+  // The rows are grouped by class (stably), so a distance row splits into one same-class range and the
+  // other-class ranges around it: no per-element class test, whose mispredictions dominated the scan. Each row
+  // costs n comparisons against the lists' current k-th distances (kept in locals) and a few insertions; a tie at
+  // the k-th distance goes to offerTop, which orders by (distance, index).
+  const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => y[a]! - y[b]! || a - b);
   const q = Z.cols;
-  const work =
-    workspace && workspace.length >= Math.min(BLOCK, n) * n
-      ? workspace
-      : new Float64Array(Math.min(BLOCK, n) * n);
-  // Each distance is computed once, for j > i, in row blocks against the rows from the block on, and offered to
-  // both points' lists. Every point then sees its candidates in increasing index order, as a full row scan would.
-  for (let b0 = 0; b0 < n; b0 += BLOCK) {
-    const b1 = Math.min(n, b0 + BLOCK);
-    const w = n - b0;
-    const D = sqDistances(
-      { rows: b1 - b0, cols: q, data: Z.data.subarray(b0 * q, b1 * q) },
-      { rows: w, cols: q, data: Z.data.subarray(b0 * q) },
-      { rows: b1 - b0, cols: w, data: work.subarray(0, (b1 - b0) * w) },
-    ).data;
-    for (let i = b0; i < b1; i++) {
-      const c = y[i]!;
-      const row = (i - b0) * w - b0;
-      for (let j = i + 1; j < n; j++) {
-        const v = D[row + j]!;
-        if (y[j] === c) {
-          pushTop(posI, posD, posN, i, k, v, j);
-          pushTop(posI, posD, posN, j, k, v, i);
-        } else {
-          pushTop(negI, negD, negN, i, k, v, j);
-          pushTop(negI, negD, negN, j, k, v, i);
+  const Zs: Mat = { rows: n, cols: q, data: new Float64Array(n * q) };
+  for (let r = 0; r < n; r++) Zs.data.set(Z.data.subarray(order[r]! * q, (order[r]! + 1) * q), r * q);
+  const at = new Int32Array(n);
+  for (let r = 0; r < n; r++) at[order[r]!] = r;
+  const prev = scratch.previous?.y === y && scratch.previous.k === k ? scratch.previous : undefined;
+  const groupStart = new Int32Array(n);
+  const groupEnd = new Int32Array(n);
+  for (let r = 0; r < n; ) {
+    let e = r;
+    while (e < n && y[order[e]!] === y[order[r]!]) e++;
+    for (let t = r; t < e; t++) {
+      groupStart[t] = r;
+      groupEnd[t] = e;
+    }
+    r = e;
+  }
+  forEachDistanceRow(
+    Zs,
+    (r, row) => {
+      const i = order[r]!;
+      const base = i * k;
+      const g0 = groupStart[r]!;
+      const g1 = groupEnd[r]!;
+      let np = 0;
+      let thr = prev ? previousBound(row, at, prev.posI, prev.posN[i]!, base, k) : Number.POSITIVE_INFINITY;
+      for (let t = g0; t < g1; t++) {
+        const v = row[t]!;
+        if (v <= thr && t !== r) {
+          np = offerTop(posI, posD, base, np, k, v, order[t]!);
+          if (np === k) thr = posD[base + k - 1]!;
         }
       }
-    }
-  }
+      let nn = 0;
+      thr = prev ? previousBound(row, at, prev.negI, prev.negN[i]!, base, k) : Number.POSITIVE_INFINITY;
+      for (let t = 0; t < n; t++) {
+        if (t === g0) {
+          t = g1 - 1;
+          continue;
+        }
+        const v = row[t]!;
+        if (v <= thr) {
+          nn = offerTop(negI, negD, base, nn, k, v, order[t]!);
+          if (nn === k) thr = negD[base + k - 1]!;
+        }
+      }
+      posN[i] = np;
+      negN[i] = nn;
+    },
+    scratch,
+  );
+  scratch.previous = { y, k, posI, posN, negI, negN };
   const a: number[] = [];
   const pIdx: number[] = [];
   const nIdx: number[] = [];
@@ -195,8 +260,8 @@ export const arml: Learner = guarded({
     const G = eye(p);
     if (params.init === "random") for (let i = 0; i < p * p; i++) G.data[i]! += rng.normal();
     const warnings: string[] = [];
-    const work = new Float64Array(Math.min(BLOCK, X.rows) * X.rows);
-    let T = armlTriplets(X, y, k, rng, work);
+    const scratch = {};
+    let T = armlTriplets(X, y, k, rng, scratch);
     if (T.anchor.length === 0)
       throw new RobustMetricError(
         "BAD_INPUT",
@@ -226,7 +291,7 @@ export const arml: Learner = guarded({
         m2[i] = b2 * m2[i]! + (1 - b2) * gi * gi;
         G.data[i]! -= ((lr / bc1) * m1[i]!) / (Math.sqrt(m2[i]!) / bc2 + eps);
       }
-      if (resample && e < epochs - 1) T = armlTriplets(gemmABt(X, G), y, k, rng, work);
+      if (resample && e < epochs - 1) T = armlTriplets(gemmABt(X, G), y, k, rng, scratch);
     }
     for (const v of G.data)
       if (!Number.isFinite(v)) throw new RobustMetricError("NUMERICAL", "ARML produced a non-finite G");

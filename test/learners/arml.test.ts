@@ -3,7 +3,7 @@ import { iris } from "../../src/data/embedded.js";
 import { Rng } from "../../src/data/rng.js";
 import { RobustMetricError } from "../../src/errors.js";
 import { evaluateMethods } from "../../src/eval/evaluate.js";
-import { arml, armlTriplets } from "../../src/learners/arml.js";
+import { type ArmlTripletScratch, arml, armlTriplets } from "../../src/learners/arml.js";
 import { getLearner, resolveParams } from "../../src/learners/index.js";
 import { cholesky } from "../../src/linalg/cholesky.js";
 import { sqDistances } from "../../src/linalg/distance.js";
@@ -160,7 +160,7 @@ describe("ARML triplets (§3 step 2, §7 items 14–15)", () => {
 });
 
 describe("ARML triplet search against a full-sort oracle", () => {
-  it("same lists and draws as sorting each full distance row by (distance, index), ties and > 128 rows included", () => {
+  it("same lists and draws as sorting each full distance row by (distance, index), ties and a reused scratch included", () => {
     const rng = new Rng(17);
     const n = 300;
     // integer grid points: many exact distance ties, and duplicates
@@ -168,7 +168,16 @@ describe("ARML triplet search against a full-sort oracle", () => {
     for (let i = 0; i < 2 * n; i++) X.data[i] = rng.int(0, 6);
     const y = Int32Array.from({ length: n }, () => rng.int(0, 3));
     const k = 5;
-    const got = armlTriplets(X, y, k, new Rng(99));
+    // the scratch carries lists from a call on other coordinates: their bounds must not change the result
+    const scratch: ArmlTripletScratch = {};
+    const Xold = zeros(n, 2);
+    for (let i = 0; i < 2 * n; i++) Xold.data[i] = rng.int(0, 6);
+    armlTriplets(Xold, y, k, new Rng(5), scratch);
+    expect(scratch.previous?.k).toBe(k);
+    const got = armlTriplets(X, y, k, new Rng(99), scratch);
+    const fresh = armlTriplets(X, y, k, new Rng(99));
+    expect(Array.from(got.positive)).toEqual(Array.from(fresh.positive));
+    expect(Array.from(got.negative)).toEqual(Array.from(fresh.negative));
     const D = sqDistances(X, X).data;
     const draw = new Rng(99);
     let t = 0;

@@ -135,13 +135,32 @@ export function gemmAtB(a: Mat, b: Mat, o?: Mat): Mat {
   if (a.rows * m * n >= WASM_MIN_WORK && gemmWasm(transpose(a).data, b.data, c.data, m, a.rows, n)) return c;
   const C = c.data;
   C.fill(0);
-  for (let r = 0; r < a.rows; r++) {
+  const A = a.data;
+  const B = b.data;
+  // two rank-one updates per pass over C, each entry still summed in row order (the same bits as one at a time)
+  let r = 0;
+  for (; r + 2 <= a.rows; r += 2) {
     const ao = r * m;
     const bo = r * n;
     for (let i = 0; i < m; i++) {
-      const av = a.data[ao + i]!;
+      const av0 = A[ao + i]!;
+      const av1 = A[ao + m + i]!;
       const co = i * n;
-      for (let j = 0; j < n; j++) C[co + j]! += av * b.data[bo + j]!;
+      for (let j = 0; j < n; j++) {
+        let s = C[co + j]!;
+        s += av0 * B[bo + j]!;
+        s += av1 * B[bo + n + j]!;
+        C[co + j] = s;
+      }
+    }
+  }
+  for (; r < a.rows; r++) {
+    const ao = r * m;
+    const bo = r * n;
+    for (let i = 0; i < m; i++) {
+      const av = A[ao + i]!;
+      const co = i * n;
+      for (let j = 0; j < n; j++) C[co + j]! += av * B[bo + j]!;
     }
   }
   return c;

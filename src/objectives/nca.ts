@@ -3,6 +3,7 @@
 //   f(L) = −Σ_i p_i,   ∂f/∂L = −2L Σ_i Σ_k W_ik x_ik x_ikᵀ,   W_ik = p_i p_ik − [y_k = y_i] p_ik,  x_ik = x_i − x_k.
 import { RobustMetricError } from "../errors.js";
 import { forEachDistanceRow } from "../linalg/distance.js";
+import { expNonPositive } from "../linalg/exp.js";
 import { gemm, gemmABt, gemmAtB } from "../linalg/gemm.js";
 import type { Mat } from "../linalg/mat.js";
 import { pairAccumulator } from "./nca-kernel.js";
@@ -56,7 +57,7 @@ export function ncaLoss(
       let m = 0;
       for (let k = 0; k < n; k++) {
         if (k === i || !(row[k]! <= cut)) continue;
-        const e = Math.exp(dmin - row[k]!);
+        const e = expNonPositive(dmin - row[k]!);
         row[k] = e;
         kept[m++] = k;
         Zi += e;

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { isUserError, RobustMetricError } from "../errors.js";
 import "../learners/index.js";
+import { enableKernelPool } from "../node/kernel-pool.js";
 import { register as registerAttack } from "./attack.js";
 import { register as registerBench } from "./bench.js";
 import { register as registerCertify } from "./certify.js";
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
 /** Runs the CLI on `argv` and returns the exit code (never throws). */
 export async function run(argv: string[]): Promise<number> {
   try {
+    enableKernelPool(); // ROBUST_METRIC_THREADS threads (default: all cores) for large kernels; 1 = one thread
     await buildProgram().parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {

@@ -1,5 +1,6 @@
 import { RobustMetricError } from "../errors.js";
 import type { Mat } from "./mat.js";
+import { rowParallel } from "./parallel.js";
 import { sqDistancesWasm } from "./wasm-linalg.js";
 
 /**
@@ -32,6 +33,8 @@ export function sqDistances(a: Mat, b: Mat, out?: Mat): Mat {
   const C = res.data;
   // The same matrix on both sides (training-set distances): compute the upper triangle and mirror it.
   const symmetric = A === B && m === n;
+  // rows are independent: a registered kernel pool may compute them on several threads (same bits, mirror included)
+  if (rowParallel()?.run({ name: "sqDistances", A, B, C, m, n, d, symmetric })) return res;
   if (m * n * d < WASM_MIN_WORK || !sqDistancesWasm(A, B, C, m, n, d, symmetric)) {
     sqDistancesJs(A, B, C, m, n, d, symmetric);
   }

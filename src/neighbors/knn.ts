@@ -1,6 +1,7 @@
 import { RobustMetricError } from "../errors.js";
 import { sqDistances } from "../linalg/distance.js";
 import type { Mat } from "../linalg/mat.js";
+import { type RowTask, rowParallel } from "../linalg/parallel.js";
 import type { MahalanobisMetric } from "../metric/mahalanobis.js";
 
 /** Query rows per block: the block's distance matrix (BLOCK × n doubles) stays small whatever n is. */
@@ -114,13 +115,37 @@ export class KNeighborsClassifier {
         `k = ${k} must be between 1 and the ${X.rows} training points`,
       );
     }
-    const n = X.rows;
     const m = Q.rows;
     const Zq = this.metric ? this.metric.transform(Q) : Q;
     const indices = new Int32Array(m * k);
     const dists = new Float64Array(m * k);
-    for (let b0 = 0; b0 < m; b0 += BLOCK) {
-      const b1 = Math.min(m, b0 + BLOCK);
+    // query rows are independent: a registered kernel pool may split them among threads (same bits)
+    const task = { name: "kneighbors", Q: Zq.data, Z: Z.data, m, n: Z.rows, d: Z.cols, k, indices, dists };
+    if (!rowParallel()?.run(task as RowTask))
+      KNeighborsClassifier.kneighborsRows(Zq, Z, k, 0, m, indices, dists);
+    return { indices, sqDistances: dists };
+  }
+
+  /**
+   * The k nearest rows of Z of the query rows [r0, r1) of Zq (both already transformed), into those rows of
+   * `indices` and `dists` (rows×k): the per-row kernel of {@link kneighbors}, shared with the kernel pool
+   * (src/node/kernel-pool.ts) so that a row split gives the same bits.
+   *
+   * @throws RobustMetricError BAD_INPUT naming the first query row with a non-finite distance among its k nearest.
+   * @example KNeighborsClassifier.kneighborsRows(Zq, Z, 3, 0, Zq.rows, indices, dists)
+   */
+  static kneighborsRows(
+    Zq: Mat,
+    Z: Mat,
+    k: number,
+    r0: number,
+    r1: number,
+    indices: Int32Array,
+    dists: Float64Array,
+  ): void {
+    const n = Z.rows;
+    for (let b0 = r0; b0 < r1; b0 += BLOCK) {
+      const b1 = Math.min(r1, b0 + BLOCK);
       const sub: Mat = { rows: b1 - b0, cols: Zq.cols, data: Zq.data.subarray(b0 * Zq.cols, b1 * Zq.cols) };
       const D = sqDistances(sub, Z).data;
       for (let r = 0; r < b1 - b0; r++) {
@@ -152,7 +177,6 @@ export class KNeighborsClassifier {
         }
       }
     }
-    return { indices, sqDistances: dists };
   }
 
   /** Predicted class codes of the rows of Q (tie rule in the class doc). */

@@ -1,1 +1,2 @@
+export * from "./kernel-pool.js";
 export * from "./read.js";

@@ -1,0 +1,117 @@
+// The registry through which the browser-safe kernels hand row-parallel work to a thread pool (src/node/kernel-pool.ts
+// registers one in Node). With nothing registered — a browser, the tests, a worker thread — every kernel runs on
+// the calling thread, unchanged. A registered pool computes every output row with the same per-row code as the
+// single-thread path, so its results are bit-identical whatever the thread count.
+
+/**
+ * A task whose output rows are independent: row i of the output depends only on row i of the first operand (and
+ * all of the second), so any contiguous split of the rows among threads gives the same bits.
+ *
+ * - `sqDistances`: C (m×n) = squared distances between the rows of A (m×d) and of B (n×d), as
+ *   {@link sqDistances} computes them; `symmetric` (A and B are the same matrix, m = n) includes the zero
+ *   diagonal and the mirrored lower triangle.
+ * - `kneighbors`: for each query row of Q (m×d) its k nearest rows of Z (n×d), ascending by (squared distance,
+ *   index), into `indices` and `dists` (m×k, row-major), as `KNeighborsClassifier.kneighbors` finds them.
+ */
+export type RowTask =
+  | {
+      name: "sqDistances";
+      A: Float64Array;
+      B: Float64Array;
+      C: Float64Array;
+      m: number;
+      n: number;
+      d: number;
+      symmetric: boolean;
+    }
+  | {
+      name: "kneighbors";
+      Q: Float64Array;
+      Z: Float64Array;
+      m: number;
+      n: number;
+      d: number;
+      k: number;
+      indices: Int32Array;
+      dists: Float64Array;
+    };
+
+/**
+ * Runs {@link RowTask}s on several threads, synchronously: `run` returns when the whole output is written.
+ *
+ * @example
+ * if (!rowParallel()?.run({ name: "sqDistances", A, B, C, m, n, d, symmetric: false })) computeHere();
+ */
+export interface RowParallel {
+  /** Threads used for a large task, the calling thread included. */
+  readonly threads: number;
+  /**
+   * Computes the whole task and returns true, or returns false without touching the outputs when it declines
+   * (the task is too small to gain from threads, the pool is busy with the caller's own share, or it is not
+   * ready): the caller then computes the task itself.
+   *
+   * @throws RobustMetricError the error the single-thread computation would throw first (by row order), with
+   *   its code; INTERNAL when a worker thread failed.
+   */
+  run(task: RowTask): boolean;
+}
+
+let current: RowParallel | undefined;
+
+/**
+ * Registers the row-parallel implementation the kernels consult (Node: `enableKernelPool()`), or removes it
+ * with `undefined`.
+ *
+ * @example setRowParallel(undefined) // back to one thread
+ */
+export function setRowParallel(impl: RowParallel | undefined): void {
+  current = impl;
+}
+
+/**
+ * The registered row-parallel implementation, or undefined (then kernels run on the calling thread).
+ *
+ * @example rowParallel()?.threads ?? 1
+ */
+export function rowParallel(): RowParallel | undefined {
+  return current;
+}
+
+/**
+ * Multiply-adds of a task (the distance pairs times d; half the pairs for a symmetric distance matrix): what
+ * the pool's single-thread threshold is compared with.
+ *
+ * @example taskWork({ name: "sqDistances", A, B: A, C, m: 2000, n: 2000, d: 50, symmetric: true }) // 1e8
+ */
+export function taskWork(task: RowTask): number {
+  const pairs = task.name === "sqDistances" && task.symmetric ? (task.m * (task.n + 1)) / 2 : task.m * task.n;
+  return pairs * Math.max(1, task.d);
+}
+
+/**
+ * Boundaries of `parts` contiguous row ranges of [0, rows) with balanced work: range t is [b[t], b[t + 1]).
+ * Row i weighs `weight(i)` (default 1); a symmetric distance matrix weighs row i as n − i (only j ≥ i is
+ * computed there). Deterministic: the same arguments give the same split.
+ *
+ * @example splitRows(10, 3) // [0, 3, 7, 10]: sizes 3, 4, 3
+ */
+export function splitRows(rows: number, parts: number, weight?: (i: number) => number): number[] {
+  const b = [0];
+  if (!weight) {
+    for (let t = 1; t <= parts; t++) b.push(Math.round((rows * t) / parts));
+    return b;
+  }
+  let total = 0;
+  for (let i = 0; i < rows; i++) total += weight(i);
+  let acc = 0;
+  let i = 0;
+  for (let t = 1; t < parts; t++) {
+    const goal = (total * t) / parts;
+    // the first row at which the accumulated weight reaches the goal ends range t − 1 (whichever side is closer)
+    while (i < rows && acc + weight(i) <= goal) acc += weight(i++);
+    if (i < rows && goal - acc > acc + weight(i) - goal) acc += weight(i++);
+    b.push(i);
+  }
+  b.push(rows);
+  return b;
+}

@@ -1,0 +1,263 @@
+// A thread of the kernel pool (src/node/kernel-pool.ts) and the row-range code that it and the calling thread both
+// run. The thread blocks in Atomics.wait on a generation counter in shared memory; each generation is one task
+// whose parameters and operands are in shared memory, so a task costs no message round-trip.
+import { type MessagePort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { RobustMetricError } from "../errors.js";
+import { sqDistances } from "../linalg/distance.js";
+import type { Mat } from "../linalg/mat.js";
+import { setLinalgBackend } from "../linalg/wasm-linalg.js";
+import { KNeighborsClassifier } from "../neighbors/knn.js";
+
+/** Int32 slots of the control buffer. */
+export const CTRL = {
+  /** Task generation: bumped by the caller for every task; threads wait on it. */
+  GEN: 0,
+  /** Threads still working on the current task. */
+  PENDING: 1,
+  /** 1: threads leave their loop. */
+  STOP: 2,
+  /** Incremented after every finished chunk of rows: the caller tells a slow thread from a dead one by it. */
+  BEAT: 3,
+  /** Generation of the shared operand buffer (a new one is sent to the threads through their ports). */
+  ARENA: 4,
+  /** Thread t works on rows [RANGE + 2t, RANGE + 2t + 1) of the current task. */
+  RANGE: 16,
+  /** PART + t: the generation thread t takes part in (a thread started late skips the tasks before it). */
+  PART: 160,
+  /** READY + t: 1 once thread t waits for tasks. */
+  READY: 240,
+  /** ERR + t: byte length of thread t's error (JSON {code, message}) in its error slot; 0 = none. */
+  ERR: 320,
+} as const;
+
+/** Most threads a pool may have (calling thread included). */
+export const MAX_THREADS = 64;
+/** Byte offset of the Float64 task parameters in the control buffer. */
+const PARAMS_AT = 2048;
+/** Byte offset of the error slots, one per thread. */
+const ERRORS_AT = 4096;
+/** Bytes of one error slot. */
+export const ERROR_BYTES = 4096;
+/** Size of the control buffer. */
+export const CTRL_BYTES = ERRORS_AT + MAX_THREADS * ERROR_BYTES;
+
+/** Float64 parameter slots of a task. */
+export const PARAM = {
+  TASK: 0,
+  M: 1,
+  N: 2,
+  D: 3,
+  K: 4,
+  SYMMETRIC: 5,
+  /** Operand offsets in Float64 elements of the arena (INDICES too: the Int32 view starts there, doubled). */
+  A: 6,
+  B: 7,
+  C: 8,
+  INDICES: 9,
+  /** 1: the caller forced the JavaScript kernels (the wasm twins give the same bits; this keeps speed alike). */
+  JS: 10,
+  FAULT_KIND: 11,
+  FAULT_ROW: 12,
+} as const;
+
+/** Task codes. */
+export const TASK = { SQ_DISTANCES: 1, KNEIGHBORS: 2, FAULT: 3 } as const;
+
+/** Faults a test can inject into the thread owning a row: a RobustMetricError, another error, or a thread exit. */
+export const FAULT = { ROBUST: 1, TYPE: 2, EXIT: 3 } as const;
+
+/** Views of the shared buffers. */
+export interface SharedViews {
+  ctrl: Int32Array;
+  params: Float64Array;
+  errors: Uint8Array;
+  f64: Float64Array;
+  i32: Int32Array;
+}
+
+/** Views of a control buffer and an operand arena. */
+export function sharedViews(ctrl: SharedArrayBuffer, arena: SharedArrayBuffer): SharedViews {
+  return {
+    ctrl: new Int32Array(ctrl, 0, PARAMS_AT / 4),
+    params: new Float64Array(ctrl, PARAMS_AT, (ERRORS_AT - PARAMS_AT) / 8),
+    errors: new Uint8Array(ctrl, ERRORS_AT, MAX_THREADS * ERROR_BYTES),
+    f64: new Float64Array(arena),
+    i32: new Int32Array(arena),
+  };
+}
+
+/** Rows per chunk of a symmetric distance matrix: a chunk's diagonal block and the rectangle right of it. */
+const SYM_CHUNK = 64;
+/** Distance work (multiply-adds) per chunk of other tasks: small enough for frequent heartbeats. */
+const CHUNK_WORK = 1 << 24;
+
+/** Scratch buffers of this thread, kept between tasks. */
+const scratch = { diag: new Float64Array(0), rect: new Float64Array(0) };
+function buffer(which: "diag" | "rect", size: number): Float64Array {
+  if (scratch[which].length < size) scratch[which] = new Float64Array(size);
+  return scratch[which].subarray(0, size);
+}
+
+/**
+ * Rows [r0, r1) of the current task (parameters and operands in `v`), computed by the same per-row code as the
+ * single-thread path: {@link sqDistances} on row blocks (every pair summed by the same kernel, whichever block it
+ * is in) and `KNeighborsClassifier.kneighborsRows`. `beat` is called after every chunk. `inWorker` guards the
+ * exit fault (the calling thread never exits).
+ *
+ * @throws what the per-row code throws; the FAULT task throws on purpose.
+ */
+export function runRows(v: SharedViews, r0: number, r1: number, beat: () => void, inWorker: boolean): void {
+  const p = v.params;
+  const task = p[PARAM.TASK]!;
+  const m = p[PARAM.M]!;
+  const n = p[PARAM.N]!;
+  const d = p[PARAM.D]!;
+  if (task === TASK.SQ_DISTANCES) {
+    const A = v.f64.subarray(p[PARAM.A]!, p[PARAM.A]! + m * d);
+    const B = v.f64.subarray(p[PARAM.B]!, p[PARAM.B]! + n * d);
+    const C = v.f64.subarray(p[PARAM.C]!, p[PARAM.C]! + m * n);
+    if (p[PARAM.SYMMETRIC] === 1) symmetricRows(A, C, n, d, r0, r1, beat);
+    else {
+      const Bm: Mat = { rows: n, cols: d, data: B };
+      const step = Math.max(16, Math.floor(CHUNK_WORK / Math.max(1, n * d)));
+      for (let c0 = r0; c0 < r1; c0 += step) {
+        const c1 = Math.min(r1, c0 + step);
+        const rows: Mat = { rows: c1 - c0, cols: d, data: A.subarray(c0 * d, c1 * d) };
+        sqDistances(rows, Bm, { rows: c1 - c0, cols: n, data: C.subarray(c0 * n, c1 * n) });
+        beat();
+      }
+    }
+  } else if (task === TASK.KNEIGHBORS) {
+    const k = p[PARAM.K]!;
+    const Q: Mat = { rows: m, cols: d, data: v.f64.subarray(p[PARAM.A]!, p[PARAM.A]! + m * d) };
+    const Z: Mat = { rows: n, cols: d, data: v.f64.subarray(p[PARAM.B]!, p[PARAM.B]! + n * d) };
+    const dists = v.f64.subarray(p[PARAM.C]!, p[PARAM.C]! + m * k);
+    const indices = v.i32.subarray(2 * p[PARAM.INDICES]!, 2 * p[PARAM.INDICES]! + m * k);
+    // kneighborsRows works in blocks of 256 query rows from r0; a chunk is a whole number of them
+    const step = 256 * Math.max(1, Math.floor(CHUNK_WORK / Math.max(1, 256 * n * d)));
+    for (let c0 = r0; c0 < r1; c0 += step) {
+      KNeighborsClassifier.kneighborsRows(Q, Z, k, c0, Math.min(r1, c0 + step), indices, dists);
+      beat();
+    }
+  } else if (task === TASK.FAULT) {
+    const row = p[PARAM.FAULT_ROW]!;
+    if (row < r0 || row >= r1) return;
+    const kind = p[PARAM.FAULT_KIND];
+    if (kind === FAULT.ROBUST) throw new RobustMetricError("NUMERICAL", `injected fault at row ${row}`);
+    if (kind === FAULT.TYPE) throw new TypeError(`injected type error at row ${row}`);
+    if (kind === FAULT.EXIT && inWorker) process.exit(3);
+  } else {
+    throw new RobustMetricError("INTERNAL", `kernel pool: unknown task code ${task}`);
+  }
+}
+
+/**
+ * Rows [r0, r1) of a symmetric distance matrix, with the parts of other rows only this range computes: chunk by
+ * chunk, the diagonal block (by sqDistances on the block with itself: upper triangle, zero diagonal, mirrored) and
+ * the rectangle right of it, written to its rows and, transposed, to the lower triangle of the rows below.
+ */
+function symmetricRows(
+  A: Float64Array,
+  C: Float64Array,
+  n: number,
+  d: number,
+  r0: number,
+  r1: number,
+  beat: () => void,
+): void {
+  for (let c0 = r0; c0 < r1; c0 += SYM_CHUNK) {
+    const c1 = Math.min(r1, c0 + SYM_CHUNK);
+    const h = c1 - c0;
+    const block: Mat = { rows: h, cols: d, data: A.subarray(c0 * d, c1 * d) };
+    const D = sqDistances(block, block, { rows: h, cols: h, data: buffer("diag", h * h) }).data;
+    for (let i = 0; i < h; i++) C.set(D.subarray(i * h, (i + 1) * h), (c0 + i) * n + c0);
+    const w = n - c1;
+    if (w > 0) {
+      const rest: Mat = { rows: w, cols: d, data: A.subarray(c1 * d, n * d) };
+      const R = sqDistances(block, rest, { rows: h, cols: w, data: buffer("rect", h * w) }).data;
+      for (let i = 0; i < h; i++) C.set(R.subarray(i * w, (i + 1) * w), (c0 + i) * n + c1);
+      for (let j = 0; j < w; j++) {
+        const o = (c1 + j) * n + c0;
+        for (let i = 0; i < h; i++) C[o + i] = R[i * w + j]!;
+      }
+    }
+    beat();
+  }
+}
+
+/** What the pool passes to a new thread. */
+export interface KernelWorkerData {
+  robustMetricKernelPool: true;
+  /** This thread's number, 1..threads − 1 (0 is the calling thread). */
+  t: number;
+  ctrl: SharedArrayBuffer;
+  arena: SharedArrayBuffer;
+  arenaGen: number;
+  /** Receives {arena, arenaGen} when the pool replaces its operand buffer. */
+  port: MessagePort;
+}
+
+/** Writes an error into slot t as JSON {code, message} (cut to the slot's size) and marks it. */
+export function writeError(v: SharedViews, t: number, e: unknown): void {
+  const code = e instanceof RobustMetricError ? e.code : "INTERNAL";
+  const message =
+    e instanceof RobustMetricError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+  let bytes = new TextEncoder().encode(JSON.stringify({ code, message }));
+  if (bytes.length > ERROR_BYTES)
+    bytes = new TextEncoder().encode(JSON.stringify({ code, message: message.slice(0, ERROR_BYTES / 4) }));
+  v.errors.set(bytes, t * ERROR_BYTES);
+  Atomics.store(v.ctrl, CTRL.ERR + t, bytes.length);
+}
+
+/** The error in slot t, or undefined. */
+export function readError(v: SharedViews, t: number): { code: string; message: string } | undefined {
+  const len = Atomics.load(v.ctrl, CTRL.ERR + t);
+  if (len === 0) return undefined;
+  // TextDecoder refuses views of shared memory: copy the bytes out first
+  const bytes = v.errors.slice(t * ERROR_BYTES, t * ERROR_BYTES + len);
+  return JSON.parse(new TextDecoder().decode(bytes)) as { code: string; message: string };
+}
+
+/** The loop of a pool thread: wait for a generation, work on this thread's rows if it takes part, report. */
+function serve(data: KernelWorkerData): void {
+  const t = data.t;
+  let arenaGen = data.arenaGen;
+  let v = sharedViews(data.ctrl, data.arena);
+  const ctrl = v.ctrl;
+  const beat = () => {
+    Atomics.add(ctrl, CTRL.BEAT, 1);
+  };
+  let seen = Atomics.load(ctrl, CTRL.GEN);
+  Atomics.store(ctrl, CTRL.READY + t, 1);
+  Atomics.notify(ctrl, CTRL.READY + t);
+  for (;;) {
+    Atomics.wait(ctrl, CTRL.GEN, seen);
+    const gen = Atomics.load(ctrl, CTRL.GEN);
+    if (gen === seen) continue;
+    seen = gen;
+    if (Atomics.load(ctrl, CTRL.STOP) === 1) return;
+    if (Atomics.load(ctrl, CTRL.PART + t) !== gen) continue;
+    try {
+      // a new operand buffer was posted before this generation began
+      while (arenaGen !== Atomics.load(ctrl, CTRL.ARENA)) {
+        const msg = receiveMessageOnPort(data.port)?.message as
+          | { arena: SharedArrayBuffer; arenaGen: number }
+          | undefined;
+        if (!msg)
+          throw new RobustMetricError("INTERNAL", `kernel pool thread ${t}: operand buffer not received`);
+        arenaGen = msg.arenaGen;
+        v = sharedViews(data.ctrl, msg.arena);
+      }
+      setLinalgBackend(v.params[PARAM.JS] === 1 ? "js" : "auto");
+      runRows(v, ctrl[CTRL.RANGE + 2 * t]!, ctrl[CTRL.RANGE + 2 * t + 1]!, beat, true);
+    } catch (e) {
+      writeError(v, t, e);
+    }
+    if (Atomics.sub(ctrl, CTRL.PENDING, 1) === 1) Atomics.notify(ctrl, CTRL.PENDING);
+  }
+}
+
+// only in a thread spawned by the kernel pool (test runners may load this module in their own worker threads)
+if ((workerData as Partial<KernelWorkerData> | null)?.robustMetricKernelPool === true) {
+  serve(workerData as KernelWorkerData);
+}

@@ -12,6 +12,7 @@ import { linalgBackend } from "../linalg/wasm-linalg.js";
 import {
   CTRL,
   CTRL_BYTES,
+  type DirectOutputs,
   type KernelWorkerData,
   MAX_THREADS,
   PARAM,
@@ -45,7 +46,7 @@ export interface KernelPoolOptions {
   script?: URL | string;
   /** A task whose threads finish no chunk of rows for this long is abandoned as INTERNAL (default 60 000 ms). */
   stallMs?: number;
-  /** The first large task waits this long for the threads to start (default 10 000 ms); later ones never wait. */
+  /** The first large task waits this long for the threads to start (default 2000 ms); later ones never wait. */
   startMs?: number;
 }
 
@@ -115,7 +116,7 @@ export class KernelPool implements RowParallel {
     this.minWork = opts.minWork ?? DEFAULT_MIN_WORK;
     this.script = opts.script;
     this.stallMs = opts.stallMs ?? 60_000;
-    this.startMs = opts.startMs ?? 10_000;
+    this.startMs = opts.startMs ?? 2000;
     this.views = sharedViews(this.ctrlBuffer, this.arena);
   }
 
@@ -172,7 +173,15 @@ export class KernelPool implements RowParallel {
           f64.set(A.subarray(0, m * d), aAt);
           if (!symmetric) f64.set(B.subarray(0, n * d), bAt);
         },
-        copyOut: (f64) => C.set(f64.subarray(cAt, cAt + m * n)),
+        direct: { C },
+        // the calling thread wrote rows [0, from) into C directly, and (symmetric) their mirror images: columns
+        // [0, from) of the rows below; the threads' part is the rest
+        copyOut: (f64, _i32, from) => {
+          if (!symmetric) C.set(f64.subarray(cAt + from * n, cAt + m * n), from * n);
+          else
+            for (let i = from; i < m; i++)
+              C.set(f64.subarray(cAt + i * n + from, cAt + (i + 1) * n), i * n + from);
+        },
       });
     }
     if (task.name === "kneighbors") {
@@ -189,9 +198,10 @@ export class KernelPool implements RowParallel {
           f64.set(Q.subarray(0, m * d), qAt);
           f64.set(Z.subarray(0, n * d), zAt);
         },
-        copyOut: (f64, i32) => {
-          dists.set(f64.subarray(dAt, dAt + m * k));
-          indices.set(i32.subarray(2 * iAt, 2 * iAt + m * k));
+        direct: { dists, indices },
+        copyOut: (f64, i32, from) => {
+          dists.set(f64.subarray(dAt + from * k, dAt + m * k), from * k);
+          indices.set(i32.subarray(2 * iAt + from * k, 2 * iAt + m * k), from * k);
         },
       });
     }
@@ -209,6 +219,7 @@ export class KernelPool implements RowParallel {
       need: 1,
       params: { [PARAM.M]: rows, [PARAM.FAULT_KIND]: kind, [PARAM.FAULT_ROW]: row },
       offsets: { A: 0, B: 0, C: 0, I: 0 },
+      direct: {},
       copyIn: () => {},
       copyOut: () => {},
     });
@@ -295,8 +306,10 @@ export class KernelPool implements RowParallel {
       need: number;
       params: Record<number, number>;
       offsets: { A: number; B: number; C: number; I: number };
+      direct: DirectOutputs;
       copyIn: (f64: Float64Array) => void;
-      copyOut: (f64: Float64Array, i32: Int32Array) => void;
+      /** Copies the threads' rows — [from, rows) — of the arena outputs to the caller's. */
+      copyOut: (f64: Float64Array, i32: Int32Array, from: number) => void;
     },
   ): boolean {
     const first = this.workers.length === 0;
@@ -349,7 +362,7 @@ export class KernelPool implements RowParallel {
 
       let own: unknown;
       try {
-        runRows(v, bounds[0]!, bounds[1]!, () => {}, false);
+        runRows(v, bounds[0]!, bounds[1]!, () => {}, false, job.direct);
       } catch (e) {
         own = e;
       }
@@ -362,7 +375,7 @@ export class KernelPool implements RowParallel {
           throw new RobustMetricError(code, err.message);
         }
       }
-      job.copyOut(v.f64, v.i32);
+      job.copyOut(v.f64, v.i32, bounds[1]!);
       this.done++;
       return true;
     } finally {

@@ -99,14 +99,31 @@ function buffer(which: "diag" | "rect", size: number): Float64Array {
 }
 
 /**
+ * The caller's own outputs, which the calling thread writes its rows into directly (saving their copy out of
+ * shared memory); the threads write theirs into the arena.
+ */
+export interface DirectOutputs {
+  C?: Float64Array;
+  dists?: Float64Array;
+  indices?: Int32Array;
+}
+
+/**
  * Rows [r0, r1) of the current task (parameters and operands in `v`), computed by the same per-row code as the
  * single-thread path: {@link sqDistances} on row blocks (every pair summed by the same kernel, whichever block it
  * is in) and `KNeighborsClassifier.kneighborsRows`. `beat` is called after every chunk. `inWorker` guards the
- * exit fault (the calling thread never exits).
+ * exit fault (the calling thread never exits). `direct` replaces arena outputs by the caller's arrays.
  *
  * @throws what the per-row code throws; the FAULT task throws on purpose.
  */
-export function runRows(v: SharedViews, r0: number, r1: number, beat: () => void, inWorker: boolean): void {
+export function runRows(
+  v: SharedViews,
+  r0: number,
+  r1: number,
+  beat: () => void,
+  inWorker: boolean,
+  direct: DirectOutputs = {},
+): void {
   const p = v.params;
   const task = p[PARAM.TASK]!;
   const m = p[PARAM.M]!;
@@ -115,7 +132,7 @@ export function runRows(v: SharedViews, r0: number, r1: number, beat: () => void
   if (task === TASK.SQ_DISTANCES) {
     const A = v.f64.subarray(p[PARAM.A]!, p[PARAM.A]! + m * d);
     const B = v.f64.subarray(p[PARAM.B]!, p[PARAM.B]! + n * d);
-    const C = v.f64.subarray(p[PARAM.C]!, p[PARAM.C]! + m * n);
+    const C = (direct.C ?? v.f64.subarray(p[PARAM.C]!)).subarray(0, m * n);
     if (p[PARAM.SYMMETRIC] === 1) symmetricRows(A, C, n, d, r0, r1, beat);
     else {
       const Bm: Mat = { rows: n, cols: d, data: B };
@@ -131,8 +148,8 @@ export function runRows(v: SharedViews, r0: number, r1: number, beat: () => void
     const k = p[PARAM.K]!;
     const Q: Mat = { rows: m, cols: d, data: v.f64.subarray(p[PARAM.A]!, p[PARAM.A]! + m * d) };
     const Z: Mat = { rows: n, cols: d, data: v.f64.subarray(p[PARAM.B]!, p[PARAM.B]! + n * d) };
-    const dists = v.f64.subarray(p[PARAM.C]!, p[PARAM.C]! + m * k);
-    const indices = v.i32.subarray(2 * p[PARAM.INDICES]!, 2 * p[PARAM.INDICES]! + m * k);
+    const dists = (direct.dists ?? v.f64.subarray(p[PARAM.C]!)).subarray(0, m * k);
+    const indices = (direct.indices ?? v.i32.subarray(2 * p[PARAM.INDICES]!)).subarray(0, m * k);
     // kneighborsRows works in blocks of 256 query rows from r0; a chunk is a whole number of them
     const step = 256 * Math.max(1, Math.floor(CHUNK_WORK / Math.max(1, 256 * n * d)));
     for (let c0 = r0; c0 < r1; c0 += step) {

@@ -151,7 +151,10 @@ describe("kernel pool on real worker threads", () => {
     const A = randMat(rng, 203, 11);
     const buf = new Float64Array(3 + 203 * 203);
     const out = { rows: 203, cols: 203, data: buf.subarray(3) };
-    const r = bothWays(pool, () => sqDistances(A, A, out).data.slice());
+    // NaN first: an entry the pool missed would keep it (a reused output would hide it)
+    const r = bothWays(pool, () =>
+      sqDistances(A, A, { ...out, data: out.data.fill(Number.NaN) }).data.slice(),
+    );
     sameBits(r.many, r.one);
     expect(Array.from(buf.subarray(0, 3))).toEqual([0, 0, 0]);
     setLinalgBackend("js");

@@ -430,16 +430,20 @@ let active: KernelPool | undefined;
  * Creates the process's kernel pool once and registers it with {@link setRowParallel}, so sqDistances,
  * forEachDistanceRow and k-NN queries above the threshold use all threads (bit-identical to one). Later calls
  * return the same pool. Returns undefined — kernels stay on one thread — when the thread count is 1 or no compiled
- * worker script exists (running from TypeScript sources, unless `script` is given).
+ * worker script exists (running from TypeScript sources, unless `script` is given). `env` is where
+ * ROBUST_METRIC_THREADS is read (default `process.env`).
  *
  * @throws RobustMetricError BAD_INPUT for a bad ROBUST_METRIC_THREADS or thread count.
  * @example
  * import { enableKernelPool } from "robust-metric";
  * enableKernelPool(); // ROBUST_METRIC_THREADS or all cores
  */
-export function enableKernelPool(opts: KernelPoolOptions = {}): KernelPool | undefined {
+export function enableKernelPool(
+  opts: KernelPoolOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): KernelPool | undefined {
   if (active && !active.disabled) return active;
-  const threads = opts.threads ?? threadsFromEnv() ?? availableParallelism();
+  const threads = opts.threads ?? threadsFromEnv(env) ?? availableParallelism();
   const script = opts.script ?? kernelWorkerScript();
   if (threads <= 1 || !script) return undefined;
   active = new KernelPool({ ...opts, threads: Math.min(threads, MAX_THREADS), script });

@@ -17,6 +17,7 @@ import {
   threadsFromEnv,
 } from "../../src/node/kernel-pool.js";
 import { FAULT } from "../../src/node/kernel-worker.js";
+import { cli } from "../cli/helpers.js";
 
 // A worker thread cannot load TypeScript, so the pool's threads run this CommonJS snippet: it registers a module
 // hook that transpiles the sources with the typescript devDependency (the sources' ".js" specifiers resolved to
@@ -95,8 +96,27 @@ describe("row splits", () => {
     expect(() => threadsFromEnv({ ROBUST_METRIC_THREADS: "0" })).toThrow(/positive integer, got '0'/);
     expect(() => threadsFromEnv({ ROBUST_METRIC_THREADS: "two" })).toThrow(RobustMetricError);
     expect(enableKernelPool({ threads: 1, script })).toBeUndefined();
+    expect(enableKernelPool({ script }, { ROBUST_METRIC_THREADS: "1" })).toBeUndefined();
     // no compiled worker next to the TypeScript sources: no pool, kernels stay on one thread
     expect(enableKernelPool({ threads: 2 })).toBeUndefined();
+    expect(rowParallel()).toBeUndefined();
+  });
+});
+
+describe("the command line", () => {
+  it("a bad ROBUST_METRIC_THREADS is a bad-input error (exit code 2) naming the value", async () => {
+    const before = process.env.ROBUST_METRIC_THREADS;
+    process.env.ROBUST_METRIC_THREADS = "lots";
+    try {
+      const r = await cli("methods");
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/ROBUST_METRIC_THREADS must be a positive integer, got 'lots'/);
+    } finally {
+      if (before === undefined) delete process.env.ROBUST_METRIC_THREADS;
+      else process.env.ROBUST_METRIC_THREADS = before;
+    }
+    // from the TypeScript sources there is no compiled worker: the CLI runs, kernels on one thread
+    expect((await cli("methods")).code).toBe(0);
     expect(rowParallel()).toBeUndefined();
   });
 });
@@ -316,6 +336,41 @@ describe("kernel pool lifecycle", () => {
       }),
     ).toBe(false);
     expect(sqDistances(A, A).data[1]).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("a worker script that fails to load: the kernels compute on one thread, then the pool disables itself", async () => {
+    const pool = new KernelPool({
+      threads: 2,
+      minWork: 1,
+      startMs: 200,
+      script: "throw new Error('no kernels here')",
+    });
+    setRowParallel(pool);
+    try {
+      const A = randMat(new Rng(20), 50, 4);
+      const r = bothWays(pool, () => sqDistances(A, A));
+      sameBits(r.many.data, r.one.data);
+      expect(pool.tasks).toBe(0);
+      // once the thread's exit has been seen, the pool gives up
+      await pool.start();
+      expect(
+        pool.run({
+          name: "sqDistances",
+          A: A.data,
+          B: A.data,
+          C: new Float64Array(2500),
+          m: 50,
+          n: 50,
+          d: 4,
+          symmetric: true,
+        }),
+      ).toBe(false);
+      expect(pool.disabled).toBe(true);
+      expect(pool.failure).toMatch(/every kernel pool thread has exited/);
+    } finally {
+      setRowParallel(undefined);
+      await pool.close();
+    }
   }, 60_000);
 
   it("a thread that dies mid-task: INTERNAL after the stall limit, the pool disables itself, one thread works on", async () => {

@@ -253,18 +253,20 @@ function serve(data: KernelWorkerData): void {
     if (gen === seen) continue;
     seen = gen;
     if (Atomics.load(ctrl, CTRL.STOP) === 1) return;
+    // a new operand buffer is posted before the task that first needs it; every thread drains its port, taking
+    // part or not, so no replaced buffer stays queued
+    while (arenaGen !== Atomics.load(ctrl, CTRL.ARENA)) {
+      const msg = receiveMessageOnPort(data.port)?.message as
+        | { arena: SharedArrayBuffer; arenaGen: number }
+        | undefined;
+      if (!msg) break;
+      arenaGen = msg.arenaGen;
+      v = sharedViews(data.ctrl, msg.arena);
+    }
     if (Atomics.load(ctrl, CTRL.PART + t) !== gen) continue;
     try {
-      // a new operand buffer was posted before this generation began
-      while (arenaGen !== Atomics.load(ctrl, CTRL.ARENA)) {
-        const msg = receiveMessageOnPort(data.port)?.message as
-          | { arena: SharedArrayBuffer; arenaGen: number }
-          | undefined;
-        if (!msg)
-          throw new RobustMetricError("INTERNAL", `kernel pool thread ${t}: operand buffer not received`);
-        arenaGen = msg.arenaGen;
-        v = sharedViews(data.ctrl, msg.arena);
-      }
+      if (arenaGen !== Atomics.load(ctrl, CTRL.ARENA))
+        throw new RobustMetricError("INTERNAL", `kernel pool thread ${t}: operand buffer not received`);
       setLinalgBackend(v.params[PARAM.JS] === 1 ? "js" : "auto");
       runRows(v, ctrl[CTRL.RANGE + 2 * t]!, ctrl[CTRL.RANGE + 2 * t + 1]!, beat, true);
     } catch (e) {

@@ -24,11 +24,12 @@ import {
 } from "./kernel-worker.js";
 
 /**
- * Below this many multiply-adds a task runs on the calling thread: waking the threads, copying the operands into
- * shared memory and the result out cost about as much as the second thread saves. Measured by `npm run
- * bench:pool` (docs/performance.md, "Kernel worker pool").
+ * Below this many multiply-adds (2^20 ≈ 1.05 million, about 0.2 ms of one thread's distances) a task runs on the
+ * calling thread: waking a thread, copying the operands into shared memory and its rows out cost about as much as
+ * the second thread saves. Measured by the threshold sweep of `npm run bench:pool` (2 cores: two threads are
+ * 0.91× as fast at 2^19.6, 1.30× at 2^20.6, 1.5× from 2^22.6; BENCHMARKS.md, docs/performance.md).
  */
-export const DEFAULT_MIN_WORK = 1 << 21;
+export const DEFAULT_MIN_WORK = 1 << 20;
 
 /** Options of {@link enableKernelPool} and {@link KernelPool}. */
 export interface KernelPoolOptions {

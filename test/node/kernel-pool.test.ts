@@ -300,12 +300,12 @@ describe("kernel pool lifecycle", () => {
       expect(rowParallel()).toBe(pool);
       await pool.start();
       const rng = new Rng(17);
-      // 204²·50 < 2^21 ≤ 205²·50 (two distinct sets)
-      expect(204 * 204 * 50).toBeLessThan(DEFAULT_MIN_WORK);
-      expect(205 * 205 * 50).toBeGreaterThanOrEqual(DEFAULT_MIN_WORK);
+      // 144²·50 < 2^20 ≤ 145²·50 (two distinct sets)
+      expect(144 * 144 * 50).toBeLessThan(DEFAULT_MIN_WORK);
+      expect(145 * 145 * 50).toBeGreaterThanOrEqual(DEFAULT_MIN_WORK);
       for (const [size, used] of [
-        [204, 0],
-        [205, 1],
+        [144, 0],
+        [145, 1],
       ] as const) {
         const A = randMat(rng, size, 50);
         const B = randMat(rng, size, 50);

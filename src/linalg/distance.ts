@@ -1,6 +1,7 @@
 import { RobustMetricError } from "../errors.js";
 import type { Mat } from "./mat.js";
 import { rowParallel } from "./parallel.js";
+import { mirrorUpper } from "./sym.js";
 import { sqDistancesWasm } from "./wasm-linalg.js";
 
 /**
@@ -39,10 +40,8 @@ export function sqDistances(a: Mat, b: Mat, out?: Mat): Mat {
     sqDistancesJs(A, B, C, m, n, d, symmetric);
   }
   if (symmetric) {
-    for (let i = 0; i < m; i++) {
-      C[i * n + i] = 0;
-      for (let j = 0; j < i; j++) C[i * n + j] = C[j * n + i]!;
-    }
+    for (let i = 0; i < m; i++) C[i * n + i] = 0;
+    mirrorUpper(C, n);
   }
   return res;
 }

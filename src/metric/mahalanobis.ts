@@ -3,6 +3,7 @@ import { sqDistances } from "../linalg/distance.js";
 import { eigh } from "../linalg/eigh.js";
 import { gemmABt, gemmAtB } from "../linalg/gemm.js";
 import { assertFinite, assertShape, eye, type Mat } from "../linalg/mat.js";
+import { mirrorUpper } from "../linalg/sym.js";
 
 /**
  * A Mahalanobis (pseudo-)metric d²(x, y) = (x − y)ᵀ M (x − y) with M = LᵀL ⪰ 0, L of size q×p (the paper
@@ -167,8 +168,7 @@ export class MahalanobisMetric {
   /** M = LᵀL (a new p×p matrix, exactly symmetric). */
   matrix(): Mat {
     const M = gemmAtB(this.L, this.L);
-    const p = this.p;
-    for (let i = 0; i < p; i++) for (let j = 0; j < i; j++) M.data[i * p + j] = M.data[j * p + i]!;
+    mirrorUpper(M.data, this.p);
     return M;
   }
 

@@ -1,6 +1,5 @@
 // The inner loop of NCA's gradient as a WebAssembly SIMD kernel with its JavaScript twin: for one point i and its
-// weighted neighbours (k, w), a_i −= w·x_k and b_k += w·x_i. Both are elementwise, so the backends give the same
-// bits.
+// weighted neighbours (k, w), a_i += w·x_k (row i of W·X). Elementwise, so the backends give the same bits.
 import {
   at4,
   cat,
@@ -9,11 +8,9 @@ import {
   f64add,
   f64load,
   f64mul,
-  f64sub,
   f64x2add,
   f64x2mul,
   f64x2splat,
-  f64x2sub,
   i32add,
   i32c,
   i32load,
@@ -23,18 +20,17 @@ import {
 } from "../linalg/wasm-encoder.js";
 import { align16, WasmRuntime } from "../linalg/wasm-linalg.js";
 
-/** rowAxpy(x a b idx wt i m p): for s < m, with k = idx[s] and w = wt[s]: a_i −= w·x_k, b_k += w·x_i. */
+/** rowAxpy(x a idx wt i m p): for s < m, with k = idx[s] and w = wt[s]: a_i += w·x_k. */
 function kernelRowAxpy(): Fn {
   const f = new Fn(
     "rowAxpy",
-    decl("x a b idx wt i m p"),
-    decl("s k c p2 xi ai xk bk w:f64 wv:v128"),
+    decl("x a idx wt i m p"),
+    decl("s k c p2 ai xk w:f64 wv:v128"),
     null,
     null,
   );
   f.body = cat(
     f.prologue(),
-    f.set("xi", f.row("x", "i")),
     f.set("ai", f.row("a", "i")),
     f.for(
       "s",
@@ -45,38 +41,23 @@ function kernelRowAxpy(): Fn {
         f.set("w", f64load(i32add(f.get("wt"), i32shl(f.get("s"), i32c(3))))),
         f.set("wv", f64x2splat(f.get("w"))),
         f.set("xk", f.row("x", "k")),
-        f.set("bk", f.row("b", "k")),
         f.for(
           "c",
           i32c(0),
           f.get("p2"),
-          cat(
-            f.stv(
-              "ai",
-              f.get("c"),
-              f64x2sub(f.ldv("ai", f.get("c")), f64x2mul(f.get("wv"), f.ldv("xk", f.get("c")))),
-            ),
-            f.stv(
-              "bk",
-              f.get("c"),
-              f64x2add(f.ldv("bk", f.get("c")), f64x2mul(f.get("wv"), f.ldv("xi", f.get("c")))),
-            ),
+          f.stv(
+            "ai",
+            f.get("c"),
+            f64x2add(f.ldv("ai", f.get("c")), f64x2mul(f.get("wv"), f.ldv("xk", f.get("c")))),
           ),
           2,
         ),
         ifThen(
           i32lt(f.get("p2"), f.get("p")),
-          cat(
-            f.stf(
-              "ai",
-              f.get("p2"),
-              f64sub(f.ldf("ai", f.get("p2")), f64mul(f.get("w"), f.ldf("xk", f.get("p2")))),
-            ),
-            f.stf(
-              "bk",
-              f.get("p2"),
-              f64add(f.ldf("bk", f.get("p2")), f64mul(f.get("w"), f.ldf("xi", f.get("p2")))),
-            ),
+          f.stf(
+            "ai",
+            f.get("p2"),
+            f64add(f.ldf("ai", f.get("p2")), f64mul(f.get("w"), f.ldf("xk", f.get("p2")))),
           ),
         ),
       ),
@@ -86,20 +67,20 @@ function kernelRowAxpy(): Fn {
 }
 
 interface RowAxpyExports {
-  rowAxpy(x: number, a: number, b: number, idx: number, wt: number, i: number, m: number, p: number): void;
+  rowAxpy(x: number, a: number, idx: number, wt: number, i: number, m: number, p: number): void;
 }
 
 const runtime = new WasmRuntime<RowAxpyExports>(() => [kernelRowAxpy()]);
 
-/** Accumulates a = −Σ_k w_ik x_k (rows i) and b = Σ_i w_ik x_i (rows k) over the rows' weighted neighbours. */
+/** Accumulates a = W·X (row i: Σ_k w_ik x_k) over the rows' weighted neighbours. */
 export interface PairAccumulator {
   readonly backend: "wasm" | "js";
   /** Scratch for one row's neighbour indices and weights (length n): fill the first m, then call `row`. */
   readonly idx: Int32Array;
   readonly wt: Float64Array;
   row(i: number, m: number): void;
-  /** The accumulated a and b (n×p each); valid until the next accumulator is made. */
-  result(): { a: Float64Array; b: Float64Array };
+  /** The accumulated a (n×p); valid until the next accumulator is made. */
+  result(): Float64Array;
 }
 
 /** An accumulator over the rows of X (n×p), in WebAssembly memory when the SIMD kernel is available. */
@@ -107,31 +88,28 @@ export function pairAccumulator(X: Float64Array, n: number, p: number): PairAccu
   const k = runtime.exports();
   if (!k) {
     const a = new Float64Array(n * p);
-    const b = new Float64Array(n * p);
     const idx = new Int32Array(n);
     const wt = new Float64Array(n);
     return {
       backend: "js",
       idx,
       wt,
-      row: (i, m) => rowAxpyJs(X, a, b, idx, wt, i, m, p),
-      result: () => ({ a, b }),
+      row: (i, m) => rowAxpyJs(X, a, idx, wt, i, m, p),
+      result: () => a,
     };
   }
   const matBytes = align16(n * p * 8);
-  const at = { x: 0, a: matBytes, b: 2 * matBytes, wt: 3 * matBytes, idx: 3 * matBytes + align16(n * 8) };
+  const at = { x: 0, a: matBytes, wt: 2 * matBytes, idx: 2 * matBytes + align16(n * 8) };
   const buf = runtime.reserve(at.idx + align16(n * 4));
   new Float64Array(buf, at.x, n * p).set(X.subarray(0, n * p));
   const a = new Float64Array(buf, at.a, n * p);
-  const b = new Float64Array(buf, at.b, n * p);
   a.fill(0);
-  b.fill(0);
   return {
     backend: "wasm",
     idx: new Int32Array(buf, at.idx, n),
     wt: new Float64Array(buf, at.wt, n),
-    row: (i, m) => k.rowAxpy(at.x, at.a, at.b, at.idx, at.wt, i, m, p),
-    result: () => ({ a, b }),
+    row: (i, m) => k.rowAxpy(at.x, at.a, at.idx, at.wt, i, m, p),
+    result: () => a,
   };
 }
 
@@ -139,7 +117,6 @@ export function pairAccumulator(X: Float64Array, n: number, p: number): PairAccu
 function rowAxpyJs(
   X: Float64Array,
   a: Float64Array,
-  b: Float64Array,
   idx: Int32Array,
   wt: Float64Array,
   i: number,
@@ -150,9 +127,6 @@ function rowAxpyJs(
   for (let s = 0; s < m; s++) {
     const ko = idx[s]! * p;
     const w = wt[s]!;
-    for (let j = 0; j < p; j++) {
-      a[io + j]! -= w * X[ko + j]!;
-      b[ko + j]! += w * X[io + j]!;
-    }
+    for (let j = 0; j < p; j++) a[io + j]! += w * X[ko + j]!;
   }
 }

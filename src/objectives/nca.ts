@@ -1,6 +1,8 @@
 // Neighbourhood Components Analysis (Goldberger, Roweis, Hinton & Salakhutdinov, NIPS 2004, eq. 1–5): with
 // z = Lx, p_ij = exp(−‖z_i − z_j‖²) / Σ_{k≠i} exp(−‖z_i − z_k‖²) (p_ii = 0) and p_i = Σ_{j: y_j = y_i} p_ij, minimise
 //   f(L) = −Σ_i p_i,   ∂f/∂L = −2L Σ_i Σ_k W_ik x_ik x_ikᵀ,   W_ik = p_i p_ik − [y_k = y_i] p_ik,  x_ik = x_i − x_k.
+// The double sum is Xᵀ (D − W − Wᵀ) X with D = diag(row sums + column sums of W) = Xᵀ D X − P − Pᵀ, P = Xᵀ (W X):
+// one multiply-add per kept pair and coordinate (row i of W X), not two (the row and the column scatter).
 import { RobustMetricError } from "../errors.js";
 import { forEachDistanceRow } from "../linalg/distance.js";
 import { expNonPositive } from "../linalg/exp.js";
@@ -38,8 +40,7 @@ export function ncaLoss(
   if (y.length !== n)
     throw new RobustMetricError("SHAPE_MISMATCH", `X has ${n} rows but y has ${y.length} labels`);
   const Z = gemmABt(X, L);
-  // pair (i, k) adds w(x_i − x_k) to row i of A and subtracts it from row k; summed over pairs that is
-  // A = diag(Σ_k w_ik + Σ_i w_ik)·X − Σ_k w_ik x_k (rows i) − Σ_i w_ik x_i (rows k): two axpys per pair (kernel)
+  // row i of W X by the kernel; deg = row sums + column sums of W
   const acc = grad ? pairAccumulator(X.data, n, p) : undefined;
   const deg = grad ? new Float64Array(n) : undefined;
   const Xd = X.data;
@@ -48,15 +49,17 @@ export function ncaLoss(
   forEachDistanceRow(
     Z,
     (i, row) => {
+      // p_ii = 0: the row is scratch, so i is taken out of both scans by an infinite distance to itself
+      row[i] = Number.POSITIVE_INFINITY;
       let dmin = Number.POSITIVE_INFINITY;
-      for (let k = 0; k < n; k++) if (k !== i && row[k]! < dmin) dmin = row[k]!;
+      for (let k = 0; k < n; k++) if (row[k]! < dmin) dmin = row[k]!;
       if (!Number.isFinite(dmin)) return;
       const cut = dmin + NCA_SOFTMAX_CUTOFF;
       let Zi = 0;
       let same = 0;
       let m = 0;
       for (let k = 0; k < n; k++) {
-        if (k === i || !(row[k]! <= cut)) continue;
+        if (!(row[k]! <= cut)) continue;
         const e = expNonPositive(dmin - row[k]!);
         row[k] = e;
         kept[m++] = k;
@@ -85,15 +88,21 @@ export function ncaLoss(
     scratch,
   );
   if (grad && acc && deg) {
-    const { a: Ai, b: Bk } = acc.result();
-    const A = new Float64Array(n * p);
+    const WX = acc.result();
+    // one product Xᵀ [D X | W X] = [Q | P] (p × 2p), then S = Q − P − Pᵀ and ∂f/∂L = −2 L S
+    const B = new Float64Array(n * 2 * p);
     for (let i = 0; i < n; i++) {
       const di = deg[i]!;
-      for (let j = 0; j < p; j++) A[i * p + j] = Ai[i * p + j]! - Bk[i * p + j]! + di * Xd[i * p + j]!;
+      for (let j = 0; j < p; j++) {
+        B[i * 2 * p + j] = di * Xd[i * p + j]!;
+        B[i * 2 * p + p + j] = WX[i * p + j]!;
+      }
     }
-    // S = Xᵀ A (p×p); ∂f/∂L = −2 L S
-    const S = gemmAtB(X, { rows: n, cols: p, data: A });
-    const G = gemm(L, S);
+    const R = gemmAtB(X, { rows: n, cols: 2 * p, data: B }).data;
+    const S = new Float64Array(p * p);
+    for (let r = 0; r < p; r++)
+      for (let c = 0; c < p; c++) S[r * p + c] = R[r * 2 * p + c]! - R[r * 2 * p + p + c]! - R[c * 2 * p + p + r]!;
+    const G = gemm(L, { rows: p, cols: p, data: S });
     for (let k = 0; k < G.data.length; k++) grad[k] = -2 * G.data[k]!;
   }
   return value;

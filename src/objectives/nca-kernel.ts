@@ -22,13 +22,7 @@ import { align16, WasmRuntime } from "../linalg/wasm-linalg.js";
 
 /** rowAxpy(x a idx wt i m p): for s < m, with k = idx[s] and w = wt[s]: a_i += w·x_k. */
 function kernelRowAxpy(): Fn {
-  const f = new Fn(
-    "rowAxpy",
-    decl("x a idx wt i m p"),
-    decl("s k c p2 ai xk w:f64 wv:v128"),
-    null,
-    null,
-  );
+  const f = new Fn("rowAxpy", decl("x a idx wt i m p"), decl("s k c p2 ai xk w:f64 wv:v128"), null, null);
   f.body = cat(
     f.prologue(),
     f.set("ai", f.row("a", "i")),

@@ -101,7 +101,8 @@ export function ncaLoss(
     const R = gemmAtB(X, { rows: n, cols: 2 * p, data: B }).data;
     const S = new Float64Array(p * p);
     for (let r = 0; r < p; r++)
-      for (let c = 0; c < p; c++) S[r * p + c] = R[r * 2 * p + c]! - R[r * 2 * p + p + c]! - R[c * 2 * p + p + r]!;
+      for (let c = 0; c < p; c++)
+        S[r * p + c] = R[r * 2 * p + c]! - R[r * 2 * p + p + c]! - R[c * 2 * p + p + r]!;
     const G = gemm(L, { rows: p, cols: p, data: S });
     for (let k = 0; k < G.data.length; k++) grad[k] = -2 * G.data[k]!;
   }

@@ -35,14 +35,15 @@ export function eigh(a: Mat): EighResult {
   if (a.cols !== n)
     throw new RobustMetricError("SHAPE_MISMATCH", `eigh needs a square matrix, got ${a.rows}×${a.cols}`);
   assertFinite(a, "eigh input");
-  const V = a.data.slice();
   const d = new Float64Array(n);
   const e = new Float64Array(n);
-  if (n === 0) return { values: d, vectors: { rows: 0, cols: 0, data: V } };
-  tred2(n, V, d, e);
-  // QL rotates pairs of eigenvector columns; work on the transpose so that they are contiguous rows.
+  if (n === 0) return { values: d, vectors: { rows: 0, cols: 0, data: a.data.slice() } };
+  // both stages work on the transpose of the classic V (see tred2): QL rotates pairs of eigenvector columns of V,
+  // contiguous rows of W = Vᵀ
   const W = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) W[j * n + i] = V[i * n + j]!;
+  const A = a.data;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) W[j * n + i] = A[i * n + j]!;
+  tred2(n, W, d, e);
   tql2(n, W, d, e);
   // ascending order, ties by original position so the result is deterministic
   const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => d[x]! - d[y]! || x - y);
@@ -56,9 +57,13 @@ export function eigh(a: Mat): EighResult {
   return { values, vectors: { rows: n, cols: n, data: vectors } };
 }
 
-/** Householder tridiagonalisation; V (n×n, row-major) becomes the accumulated transformation. */
-function tred2(n: number, V: Float64Array, d: Float64Array, e: Float64Array): void {
-  for (let j = 0; j < n; j++) d[j] = V[(n - 1) * n + j]!;
+/**
+ * Householder tridiagonalisation (EISPACK tred2) on the TRANSPOSE: T[c·n + r] holds V[r][c], so the loops that
+ * walk a column of V walk a contiguous row of T; on return T is Vᵀ, the rows tql2 rotates. Same operations in the
+ * same order as on V, so the same bits.
+ */
+function tred2(n: number, T: Float64Array, d: Float64Array, e: Float64Array): void {
+  for (let j = 0; j < n; j++) d[j] = T[j * n + (n - 1)]!;
   for (let i = n - 1; i > 0; i--) {
     let scale = 0;
     let h = 0;
@@ -66,9 +71,9 @@ function tred2(n: number, V: Float64Array, d: Float64Array, e: Float64Array): vo
     if (scale === 0) {
       e[i] = d[i - 1]!;
       for (let j = 0; j < i; j++) {
-        d[j] = V[(i - 1) * n + j]!;
-        V[i * n + j] = 0;
-        V[j * n + i] = 0;
+        d[j] = T[j * n + (i - 1)]!;
+        T[j * n + i] = 0;
+        T[i * n + j] = 0;
       }
     } else {
       for (let k = 0; k < i; k++) {
@@ -84,11 +89,11 @@ function tred2(n: number, V: Float64Array, d: Float64Array, e: Float64Array): vo
       for (let j = 0; j < i; j++) e[j] = 0;
       for (let j = 0; j < i; j++) {
         f = d[j]!;
-        V[j * n + i] = f;
-        g = e[j]! + V[j * n + j]! * f;
+        T[i * n + j] = f;
+        g = e[j]! + T[j * n + j]! * f;
         for (let k = j + 1; k <= i - 1; k++) {
-          g += V[k * n + j]! * d[k]!;
-          e[k] = e[k]! + V[k * n + j]! * f;
+          g += T[j * n + k]! * d[k]!;
+          e[k] = e[k]! + T[j * n + k]! * f;
         }
         e[j] = g;
       }
@@ -102,32 +107,32 @@ function tred2(n: number, V: Float64Array, d: Float64Array, e: Float64Array): vo
       for (let j = 0; j < i; j++) {
         f = d[j]!;
         g = e[j]!;
-        for (let k = j; k <= i - 1; k++) V[k * n + j] = V[k * n + j]! - (f * e[k]! + g * d[k]!);
-        d[j] = V[(i - 1) * n + j]!;
-        V[i * n + j] = 0;
+        for (let k = j; k <= i - 1; k++) T[j * n + k] = T[j * n + k]! - (f * e[k]! + g * d[k]!);
+        d[j] = T[j * n + (i - 1)]!;
+        T[j * n + i] = 0;
       }
     }
     d[i] = h;
   }
   for (let i = 0; i < n - 1; i++) {
-    V[(n - 1) * n + i] = V[i * n + i]!;
-    V[i * n + i] = 1;
+    T[i * n + (n - 1)] = T[i * n + i]!;
+    T[i * n + i] = 1;
     const h = d[i + 1]!;
     if (h !== 0) {
-      for (let k = 0; k <= i; k++) d[k] = V[k * n + i + 1]! / h;
+      for (let k = 0; k <= i; k++) d[k] = T[(i + 1) * n + k]! / h;
       for (let j = 0; j <= i; j++) {
         let g = 0;
-        for (let k = 0; k <= i; k++) g += V[k * n + i + 1]! * V[k * n + j]!;
-        for (let k = 0; k <= i; k++) V[k * n + j] = V[k * n + j]! - g * d[k]!;
+        for (let k = 0; k <= i; k++) g += T[(i + 1) * n + k]! * T[j * n + k]!;
+        for (let k = 0; k <= i; k++) T[j * n + k] = T[j * n + k]! - g * d[k]!;
       }
     }
-    for (let k = 0; k <= i; k++) V[k * n + i + 1] = 0;
+    for (let k = 0; k <= i; k++) T[(i + 1) * n + k] = 0;
   }
   for (let j = 0; j < n; j++) {
-    d[j] = V[(n - 1) * n + j]!;
-    V[(n - 1) * n + j] = 0;
+    d[j] = T[j * n + (n - 1)]!;
+    T[j * n + (n - 1)] = 0;
   }
-  V[(n - 1) * n + (n - 1)] = 1;
+  T[(n - 1) * n + (n - 1)] = 1;
   e[0] = 0;
 }
 

@@ -130,9 +130,11 @@ export const lmnn: Learner = guarded({
     }
     const refreshEvery = params.refresh as number;
     const eta = params.eta as number;
+    const distanceScratch = {};
     const reselect = (M: Mat, Z: Mat): boolean => {
       const before = evaluateTerms(state.engine, state.terms, M, false).value;
-      state = lmnnTerms(X, impostorTriplets(Z, y, targets, 1 + CANDIDATE_SLACK), pairs, mu, pairs.a.length);
+      const T = impostorTriplets(Z, y, targets, 1 + CANDIDATE_SLACK, distanceScratch);
+      state = lmnnTerms(X, T, pairs, mu, pairs.a.length);
       const after = evaluateTerms(state.engine, state.terms, M, false).value;
       return Math.abs(after - before) > eta * Math.abs(before);
     };

@@ -303,7 +303,10 @@ export function sqDistancesWasm(
   if (!symmetric) new Float64Array(buf, bAt, n * p).set(B.subarray(0, n * p));
   const outAt = aBytes + bBytes;
   k.sqdist(0, bAt, outAt, m, n, p, symmetric ? 1 : 0);
-  out.set(new Float64Array(buf, outAt, m * n));
+  const C = new Float64Array(buf, outAt, m * n);
+  // symmetric: only j ≥ i was computed (the caller mirrors), so copy half the matrix out
+  if (symmetric) for (let i = 0; i < m; i++) out.set(C.subarray(i * n + i, (i + 1) * n), i * n + i);
+  else out.set(C);
   return true;
 }
 

@@ -109,7 +109,11 @@ export function comparisonTable(
         }
       });
       if (ex.length === 0) return;
-      const p = wilcoxonSignedRank(ex, bx).p;
+      // differences in units of TIE_TOL: accuracies are ratios of counts, and two computed the same way need not
+      // subtract to the same double (0.96 − 0.95 ≠ 0.97 − 0.96 in the last bit; a mean over noise repeats is an
+      // ulp off the clean accuracy), so rounding makes equal differences tie and equal values give exact zeros
+      const diff = ex.map((v, i) => Math.round((v - bx[i]!) / TIE_TOL));
+      const p = wilcoxonSignedRank(diff, new Array<number>(diff.length).fill(0)).p;
       const outcome = p < SIGNIFICANCE_LEVEL ? (mean(ex) > mean(bx) ? "win" : "loss") : "tie";
       e.p = p;
       e.outcome = outcome;

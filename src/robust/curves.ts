@@ -203,6 +203,7 @@ export function noiseRobustness(
     if (!(sigma >= 0) || !Number.isFinite(sigma))
       throw new RobustMetricError("BAD_INPUT", `noise level ${sigma} must be a finite number ≥ 0`);
     const accs: number[] = [];
+    let correct = 0;
     for (let r = 0; r < repeats; r++) {
       const data = X.data.slice();
       for (let i = 0; i < data.length; i++) data[i] = data[i]! + sigma * ctxStd[i % X.cols]! * rng.normal();
@@ -210,8 +211,11 @@ export function noiseRobustness(
       let c = 0;
       for (let i = 0; i < X.rows; i++) if (pred[i] === y[i]) c++;
       accs.push(c / X.rows);
+      correct += c;
     }
-    const mean = accs.reduce((s, v) => s + v, 0) / repeats;
+    // one division of the pooled count: at σ = 0 (or wherever every repeat agrees) this is the clean accuracy to
+    // the bit, which a mean of the repeats' ratios is not
+    const mean = correct / (X.rows * repeats);
     accuracy.push(mean);
     std.push(repeats > 1 ? Math.sqrt(accs.reduce((s, v) => s + (v - mean) ** 2, 0) / (repeats - 1)) : 0);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CellResult } from "../../src/eval/runner.js";
+import { wilcoxonSignedRank } from "../../src/eval/wilcoxon.js";
 import { DEFAULT_CONFIG } from "../../src/eval/runner.js";
 import { renderSvg, reportHtml, tableHtml } from "../../src/report/html.js";
 import { svgToPng } from "../../src/report/png.js";
@@ -87,6 +88,22 @@ describe("comparisonTable", () => {
     expect(md).toContain(`**${formatMeanStd(t.entries[0]![2]!.mean, t.entries[0]![2]!.std)}** ▲`);
     expect(md).toContain("| W/T/L vs lmnn | 0/2/0 | — | 1/0/1 |");
     expect(tableHtml(t)).toContain("<b>");
+  });
+
+  it("W/T/L is not moved by last-bit differences: equal accuracies tie, equal differences share a rank", () => {
+    // accuracies c/231: lmnn-pl is lmnn one ulp off on odd splits (a mean over noise repeats can be); euclidean is
+    // lmnn ± one test point, differences equal in value that do not subtract to the same double
+    const acc = (s: number) => (115 + s) / 231;
+    const U = doc((_ds, m, s) => {
+      if (m === "lmnn") return acc(s);
+      if (m === "lmnn-pl") return s % 2 ? acc(s) + acc(s) * 2 ** -52 : acc(s);
+      return (115 + s + (s <= 4 ? 1 : -1)) / 231;
+    });
+    const diffs = [1, 2, 3, 4, 5, 6].map((s) => (115 + s + (s <= 4 ? 1 : -1)) / 231 - acc(s));
+    expect(new Set(diffs.map(Math.abs)).size).toBeGreaterThan(1); // the doubles really differ
+    const u = comparisonTable(U, "acc", (c) => c.accuracy);
+    expect(u.entries[0]![2]!.p).toBe(1);
+    expect(u.entries[0]![0]!.p).toBe(wilcoxonSignedRank([1, 1, 1, 1, -1, -1], [0, 0, 0, 0, 0, 0]).p);
   });
 
   it("averageRanks shares ranks among ties", () => {

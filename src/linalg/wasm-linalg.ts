@@ -123,16 +123,18 @@ function kernelSqDist(): Fn {
 }
 
 /**
- * gemm(a, b, c, m, k, n): C (m×n) = A (m×k) · B (k×n), all row-major. Blocks of 2 rows × 4 columns in four v128
- * accumulators (each splat of A and each load of B used twice); every C_ij is Σ_t A_it·B_tj in ascending t, as
- * the JavaScript kernels sum it, so the bits agree.
+ * gemm(a, b, c, m, k, n): C (m×n) = A (m×k) · B (k×n), all row-major. Blocks of 4 rows × 4 columns in eight v128
+ * accumulators (each load of B used four times; then 2-row and 1-row blocks for the last rows); every C_ij is
+ * Σ_t A_it·B_tj in ascending t, as the JavaScript kernels sum it, so the bits agree.
  */
 export function kernelGemm(): Fn {
+  const rowsOf = (rows: number) => Array.from({ length: rows }, (_, r) => r);
   const f = new Fn(
     "gemm",
     decl("a b c m k n"),
     decl(
-      "i j t ra0 ra1 bp cp n8 k8 acc00:v128 acc01:v128 acc10:v128 acc11:v128 x0:v128 x1:v128 b0:v128 b1:v128 s0:f64 s1:f64",
+      "i j t ra0 ra1 ra2 ra3 bp cp n8 k8 acc00:v128 acc01:v128 acc10:v128 acc11:v128 acc20:v128 acc21:v128 " +
+        "acc30:v128 acc31:v128 x0:v128 x1:v128 x2:v128 x3:v128 b0:v128 b1:v128 s0:f64 s1:f64 s2:f64 s3:f64",
     ),
     null,
     null,
@@ -146,76 +148,66 @@ export function kernelGemm(): Fn {
   const startBlock = cat(f.set("bp", i32add(g("b"), i32shl(g("j"), i32c(3)))));
   const bNext = f.set("bp", i32add(g("bp"), g("n8")));
   const cAt = (row: Code) => i32add(g("c"), i32shl(i32add(i32mul(row, g("n")), g("j")), i32c(3)));
-  const scalarCol = (rows: 1 | 2) =>
+  const scalarCol = (rows: number) =>
     cat(
-      f.set("s0", f64c(0)),
-      f.set("s1", f64c(0)),
+      ...rowsOf(rows).map((r) => f.set(`s${r}`, f64c(0))),
       f.set("bp", i32add(g("b"), i32shl(g("j"), i32c(3)))),
       f.for(
         "t",
         i32c(0),
         g("k"),
         cat(
-          f.set("s0", f64add(g("s0"), f64mul(f64at(at8(g("ra0"), g("t"))), f64at(g("bp"))))),
-          rows === 2
-            ? f.set("s1", f64add(g("s1"), f64mul(f64at(at8(g("ra1"), g("t"))), f64at(g("bp")))))
-            : [],
+          ...rowsOf(rows).map((r) =>
+            f.set(`s${r}`, f64add(g(`s${r}`), f64mul(f64at(at8(g(`ra${r}`), g("t"))), f64at(g("bp"))))),
+          ),
           bNext,
         ),
       ),
-      f64store(cAt(g("i")), g("s0")),
-      rows === 2 ? f64store(cAt(i32add(g("i"), i32c(1))), g("s1")) : [],
+      ...rowsOf(rows).map((r) => f64store(cAt(i32add(g("i"), i32c(r))), g(`s${r}`))),
     );
-  // rows i (and i + 1 when `rows` is 2) against column blocks of 4, then the remaining columns one at a time
-  const rowBlock = (rows: 1 | 2) => {
-    const two = rows === 2;
-    return cat(
+  // rows i .. i + rows − 1 against column blocks of 4, then the remaining columns one at a time; each load of B
+  // serves `rows` rows, so 4 rows read B half as often as 2 (B streams from L2/L3 once per row block)
+  const rowBlock = (rows: number) =>
+    cat(
       f.set("ra0", i32add(g("a"), i32mul(g("i"), g("k8")))),
-      two ? f.set("ra1", i32add(g("ra0"), g("k8"))) : [],
+      ...rowsOf(rows)
+        .slice(1)
+        .map((r) => f.set(`ra${r}`, i32add(g(`ra${r - 1}`), g("k8")))),
       f.set("j", i32c(0)),
       whileLoop(
         i32lt(i32add(g("j"), i32c(3)), g("n")),
         cat(
-          f.set("acc00", v128zero()),
-          f.set("acc01", v128zero()),
-          two ? cat(f.set("acc10", v128zero()), f.set("acc11", v128zero())) : [],
+          ...rowsOf(rows).flatMap((r) => [f.set(`acc${r}0`, v128zero()), f.set(`acc${r}1`, v128zero())]),
           startBlock,
           f.for(
             "t",
             i32c(0),
             g("k"),
             cat(
-              f.set("x0", f64x2splat(f64at(at8(g("ra0"), g("t"))))),
-              two ? f.set("x1", f64x2splat(f64at(at8(g("ra1"), g("t"))))) : [],
+              ...rowsOf(rows).map((r) => f.set(`x${r}`, f64x2splat(f64at(at8(g(`ra${r}`), g("t")))))),
               f.set("b0", v128at(g("bp"), 0)),
               f.set("b1", v128at(g("bp"), 16)),
-              madd("acc00", "x0", "b0"),
-              madd("acc01", "x0", "b1"),
-              two ? cat(madd("acc10", "x1", "b0"), madd("acc11", "x1", "b1")) : [],
+              ...rowsOf(rows).flatMap((r) => [madd(`acc${r}0`, `x${r}`, "b0"), madd(`acc${r}1`, `x${r}`, "b1")]),
               bNext,
             ),
           ),
           f.set("cp", cAt(g("i"))),
-          v128st(g("cp"), g("acc00"), 0),
-          v128st(g("cp"), g("acc01"), 16),
-          two
-            ? cat(
-                f.set("cp", i32add(g("cp"), g("n8"))),
-                v128st(g("cp"), g("acc10"), 0),
-                v128st(g("cp"), g("acc11"), 16),
-              )
-            : [],
+          ...rowsOf(rows).flatMap((r) => [
+            r > 0 ? f.set("cp", i32add(g("cp"), g("n8"))) : [],
+            v128st(g("cp"), g(`acc${r}0`), 0),
+            v128st(g("cp"), g(`acc${r}1`), 16),
+          ]),
           f.inc("j", i32c(4)),
         ),
       ),
       whileLoop(i32lt(g("j"), g("n")), cat(scalarCol(rows), f.inc("j"))),
     );
-  };
   f.body = cat(
     f.set("n8", i32shl(g("n"), i32c(3))),
     f.set("k8", i32shl(g("k"), i32c(3))),
     f.set("i", i32c(0)),
-    whileLoop(i32lt(i32add(g("i"), i32c(1)), g("m")), cat(rowBlock(2), f.inc("i", i32c(2)))),
+    whileLoop(i32lt(i32add(g("i"), i32c(3)), g("m")), cat(rowBlock(4), f.inc("i", i32c(4)))),
+    ifThen(i32lt(i32add(g("i"), i32c(1)), g("m")), cat(rowBlock(2), f.inc("i", i32c(2)))),
     ifThen(i32lt(g("i"), g("m")), rowBlock(1)),
   );
   return f;

@@ -183,6 +183,9 @@ describe("gemm backends", () => {
       [5, 300, 7],
       [101, 13, 6],
       [40, 41, 42],
+      [34, 17, 9], // 4-row blocks, then a 2-row block
+      [39, 8, 13], // then a 2-row and a 1-row block
+      [3, 5, 4],
     ] as const) {
       const A = rand(m, k, rng);
       const B = rand(k, n, rng);

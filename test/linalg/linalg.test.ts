@@ -186,6 +186,7 @@ describe("gemm backends", () => {
       [34, 17, 9], // 4-row blocks, then a 2-row block
       [39, 8, 13], // then a 2-row and a 1-row block
       [3, 5, 4],
+      [131, 300, 70], // B over 128 KB: chunks of 64 rows (64, 64, then 3)
     ] as const) {
       const A = rand(m, k, rng);
       const B = rand(k, n, rng);

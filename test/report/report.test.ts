@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CellResult } from "../../src/eval/runner.js";
-import { wilcoxonSignedRank } from "../../src/eval/wilcoxon.js";
 import { DEFAULT_CONFIG } from "../../src/eval/runner.js";
+import { wilcoxonSignedRank } from "../../src/eval/wilcoxon.js";
 import { renderSvg, reportHtml, tableHtml } from "../../src/report/html.js";
 import { svgToPng } from "../../src/report/png.js";
 import { fitTimeSpec, noiseCurveSpec, reportFigures } from "../../src/report/specs.js";

@@ -56,6 +56,20 @@ describe("LMNN constraints", () => {
           if (tinyY[l] !== tinyY[i] && d(i, l) < d(i, targets.index[s]!) + 1) expected++;
     expect(T.anchor.length).toBe(expected);
   });
+
+  it("a scratch buffer reused across calls (larger sets, then smaller) gives the same triplets", () => {
+    const big = blobs({ n: 120, d: 3, overlap: 2, seed: 5 });
+    const small = blobs({ n: 50, d: 3, overlap: 2, seed: 6 });
+    const scratch: { buffer?: Float64Array } = {};
+    for (const ds of [big, small, big]) {
+      const targets = targetNeighbours(ds.X, ds.y, 3);
+      const fresh = impostorTriplets(ds.X, ds.y, targets, 1.1);
+      const reused = impostorTriplets(ds.X, ds.y, targets, 1.1, scratch);
+      expect(fresh.anchor.length).toBeGreaterThan(0);
+      expect(reused).toEqual(fresh);
+    }
+    expect(scratch.buffer?.length).toBe(120 * 120); // allocated once, for the largest set
+  });
 });
 
 describe("LMNN objective", () => {

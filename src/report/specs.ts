@@ -49,7 +49,8 @@ function curveSpec(
             x: { field: "x", type: "quantitative", title: xTitle },
             y: { field: "lo", type: "quantitative", title: "accuracy", scale: { zero: false } },
             y2: { field: "hi" },
-            color: { field: "method", type: "nominal", sort: methods, legend: null },
+            // no `legend: null` here: on a shared scale it removes the merged legend of both layers
+            color: { field: "method", type: "nominal", sort: methods, title: "method" },
           },
         },
         {
@@ -63,6 +64,8 @@ function curveSpec(
       ],
     },
     resolve: { scale: { x: "independent" } },
+    // the merged legend takes the band's 0.15 opacity otherwise: solid symbols keep the colours readable
+    config: { legend: { symbolOpacity: 1 } },
   };
 }
 

@@ -4,7 +4,7 @@ import { DEFAULT_CONFIG } from "../../src/eval/runner.js";
 import { wilcoxonSignedRank } from "../../src/eval/wilcoxon.js";
 import { renderSvg, reportHtml, tableHtml } from "../../src/report/html.js";
 import { svgToPng } from "../../src/report/png.js";
-import { fitTimeSpec, noiseCurveSpec, reportFigures } from "../../src/report/specs.js";
+import { certifiedCurveSpec, fitTimeSpec, noiseCurveSpec, reportFigures } from "../../src/report/specs.js";
 import {
   averageRanks,
   comparisonTable,
@@ -143,5 +143,14 @@ describe("figures", () => {
     expect(html).not.toMatch(/<script|<link|src=|href="http|url\(http/i);
     const png = svgToPng(svg, 1);
     expect(Array.from(png.subarray(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
+  }, 30_000);
+
+  it("the curve figures carry a legend naming every method (a band layer's legend: null used to remove it)", async () => {
+    for (const spec of [noiseCurveSpec(D), certifiedCurveSpec(D)]) {
+      const svg = await renderSvg(spec);
+      const legend = svg.slice(svg.indexOf('class="mark-group role-legend"'));
+      expect(legend.length).toBeLessThan(svg.length);
+      for (const m of D.methods) expect(legend).toContain(`>${m}<`);
+    }
   }, 30_000);
 });

@@ -320,7 +320,8 @@ export function sqDistancesWasm(
 /**
  * Rows per chunk of the gemm kernel: 4 (B is read from cache once per 4 rows) while B fits in 128 KB of cache —
  * narrow products such as n×p · p×p, where re-reading a chunk of A per column panel costs more than it saves —
- * and 64 above (500³: 7.97 -> 12.7 GFLOP/s on an Intel Xeon with 48 KB L1 and 2 MB L2; 32 and 128 were within 5 %).
+ * and 64 above (500³: 7.97 -> 13.7 GFLOP/s in bench:kernels on an Intel Xeon with 48 KB L1 and 2 MB L2; chunks of 32
+ * and 128 were within 5 %).
  */
 export function gemmChunk(k: number, n: number): number {
   return k * n * 8 <= 131072 ? 4 : 64;

@@ -1,5 +1,5 @@
 import { RobustMetricError } from "../errors.js";
-import { assertFinite, type Mat } from "./mat.js";
+import { assertFinite, type Mat, transpose } from "./mat.js";
 
 /** Eigen-decomposition of a symmetric matrix: values ascending, column k of `vectors` belongs to values[k]. */
 export interface EighResult {
@@ -40,9 +40,7 @@ export function eigh(a: Mat): EighResult {
   if (n === 0) return { values: d, vectors: { rows: 0, cols: 0, data: a.data.slice() } };
   // both stages work on the transpose of the classic V (see tred2): QL rotates pairs of eigenvector columns of V,
   // contiguous rows of W = Vᵀ
-  const W = new Float64Array(n * n);
-  const A = a.data;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) W[j * n + i] = A[i * n + j]!;
+  const W = transpose(a).data;
   tred2(n, W, d, e);
   tql2(n, W, d, e);
   // ascending order, ties by original position so the result is deterministic

@@ -123,18 +123,21 @@ function kernelSqDist(): Fn {
 }
 
 /**
- * gemm(a, b, c, m, k, n, ch): C (m×n) = A (m×k) · B (k×n), all row-major, in chunks of `ch` rows ({@link gemmChunk};
- * below 1 it is taken as 4). Blocks of 4 rows × 4 columns in eight v128 accumulators (each load of B used four
- * times; then 2-row and 1-row blocks for a chunk's last rows); every C_ij is Σ_t A_it·B_tj in ascending t, as the
- * JavaScript kernels sum it, so the bits agree.
+ * gemm(a, b, c, m, k, n): C (m×n) = A (m×k) · B (k×n), all row-major. Blocks of 4 rows × 4 columns in eight v128
+ * accumulators (each load of B used four times; then 2-row and 1-row blocks for a chunk's last rows); every C_ij
+ * is Σ_t A_it·B_tj in ascending t, as the JavaScript kernels sum it, so the bits agree.
+ *
+ * Rows go in chunks: 64 while B is over 128 KB (16,384 doubles), 4 below — narrow products such as n×p · p×p,
+ * where re-reading a chunk of A per column panel costs more than it saves (500³: 7.97 -> 13.7 GFLOP/s in
+ * bench:kernels on an Intel Xeon with 48 KB L1 and 2 MB L2; chunks of 32 and 128 were within 5 %).
  */
 export function kernelGemm(): Fn {
   const rowsOf = (rows: number) => Array.from({ length: rows }, (_, r) => r);
   const f = new Fn(
     "gemm",
-    decl("a b c m k n ch"),
+    decl("a b c m k n"),
     decl(
-      "i i0 i1 j t ra0 ra1 ra2 ra3 bp cp n8 k8 acc00:v128 acc01:v128 acc10:v128 acc11:v128 acc20:v128 acc21:v128 " +
+      "i i0 i1 ch j t ra0 ra1 ra2 ra3 bp cp n8 k8 acc00:v128 acc01:v128 acc10:v128 acc11:v128 acc20:v128 acc21:v128 " +
         "acc30:v128 acc31:v128 x0:v128 x1:v128 x2:v128 x3:v128 b0:v128 b1:v128 s0:f64 s1:f64 s2:f64 s3:f64",
     ),
     null,
@@ -211,7 +214,8 @@ export function kernelGemm(): Fn {
   f.body = cat(
     f.set("n8", i32shl(g("n"), i32c(3))),
     f.set("k8", i32shl(g("k"), i32c(3))),
-    ifThen(i32lt(g("ch"), i32c(1)), f.set("ch", i32c(4))),
+    f.set("ch", i32c(4)),
+    ifThen(i32lt(i32c(16384), i32mul(g("k"), g("n"))), f.set("ch", i32c(64))),
     f.set("i0", i32c(0)),
     whileLoop(
       i32lt(g("i0"), g("m")),
@@ -230,7 +234,7 @@ export function kernelGemm(): Fn {
 
 interface LinalgExports {
   sqdist(a: number, b: number, out: number, m: number, n: number, p: number, sym: number): void;
-  gemm(a: number, b: number, c: number, m: number, k: number, n: number, ch: number): void;
+  gemm(a: number, b: number, c: number, m: number, k: number, n: number): void;
 }
 
 /**
@@ -318,16 +322,6 @@ export function sqDistancesWasm(
 }
 
 /**
- * Rows per chunk of the gemm kernel: 4 (B is read from cache once per 4 rows) while B fits in 128 KB of cache —
- * narrow products such as n×p · p×p, where re-reading a chunk of A per column panel costs more than it saves —
- * and 64 above (500³: 7.97 -> 13.7 GFLOP/s in bench:kernels on an Intel Xeon with 48 KB L1 and 2 MB L2; chunks of 32
- * and 128 were within 5 %).
- */
-export function gemmChunk(k: number, n: number): number {
-  return k * n * 8 <= 131072 ? 4 : 64;
-}
-
-/**
  * C = A·B (A m×k, B k×n, row-major) by the wasm kernel into `out`, or false when wasm is unavailable or not
  * preferred.
  */
@@ -346,7 +340,7 @@ export function gemmWasm(
   const buf = linalg.reserve(aBytes + bBytes + m * n * 8);
   new Float64Array(buf, 0, m * k).set(A.subarray(0, m * k));
   new Float64Array(buf, aBytes, k * n).set(B.subarray(0, k * n));
-  w.gemm(0, aBytes, aBytes + bBytes, m, k, n, gemmChunk(k, n));
+  w.gemm(0, aBytes, aBytes + bBytes, m, k, n);
   out.set(new Float64Array(buf, aBytes + bBytes, m * n));
   return true;
 }

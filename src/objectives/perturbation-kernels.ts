@@ -51,7 +51,7 @@ import {
   wasmApi,
   whileLoop,
 } from "../linalg/wasm-encoder.js";
-import { gemmChunk, kernelGemm } from "../linalg/wasm-linalg.js";
+import { kernelGemm } from "../linalg/wasm-linalg.js";
 
 /** The arrays the kernels read and write. Sizes: n points, p features, T triplets, P pairs, J (j, l) pairs. */
 export interface KernelBuffers {
@@ -893,7 +893,7 @@ function wasmModule(p: number, specialise: boolean): object | null {
 }
 
 interface WasmExports {
-  gemm(a: number, b: number, c: number, m: number, k: number, n: number, ch: number): void;
+  gemm(a: number, b: number, c: number, m: number, k: number, n: number): void;
   rowDots(x: number, y: number, sx: number, ry: number, n: number, p: number): void;
   forms(x: number, m: number, y: number, sx: number, ry: number, n: number, p: number): void;
   pairDots(
@@ -971,14 +971,14 @@ function wasmKernels(mod: object, sizes: KernelSizes): Kernels {
       for (let a = 0; a < n; a++) for (let c = 0; c < p; c++) b.xt[c * n + a] = b.x[a * p + c]!;
       transposed = true;
     }
-    k.gemm(o.xt, o.h, o.g, p, n, p, gemmChunk(n, p));
+    k.gemm(o.xt, o.h, o.g, p, n, p);
   };
   return {
     backend: "wasm",
     buffers: b,
     forms: () => {
       if (!blocked) return k.forms(o.x, o.m, o.y, o.sx, o.ry, n, p);
-      k.gemm(o.x, o.m, o.y, n, p, p, gemmChunk(p, p));
+      k.gemm(o.x, o.m, o.y, n, p, p);
       k.rowDots(o.x, o.y, o.sx, o.ry, n, p);
     },
     pairForms: (graph) =>

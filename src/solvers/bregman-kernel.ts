@@ -3,6 +3,7 @@
 // odd last one) and update M elementwise, so they give the same bits.
 import {
   at4,
+  type Code,
   cat,
   decl,
   Fn,
@@ -17,13 +18,16 @@ import {
   f64x2add,
   f64x2mul,
   f64x2splat,
+  i32add,
   i32c,
   i32load,
   i32lt,
+  i32shl,
   ifElse,
   ifThen,
   laneSum,
   v128zero,
+  whileLoop,
 } from "../linalg/wasm-encoder.js";
 import { align16, WasmRuntime } from "../linalg/wasm-linalg.js";
 
@@ -47,33 +51,73 @@ function kernelSweep(): Fn {
   const f = new Fn(
     "sweep",
     decl("m diffs sim lambda bhat w C p gamma:f64 gproj:f64"),
-    decl("c r k p2 vc mr acc:v128 bw:v128 s:f64 wtw:f64 lam:f64 bh:f64 alpha:f64 beta:f64"),
+    decl(
+      "c r k p2 vc mr mr0 mr1 mr2 mr3 acc:v128 acc0:v128 acc1:v128 acc2:v128 acc3:v128 vk:v128 bw:v128 s:f64 wtw:f64 lam:f64 bh:f64 alpha:f64 beta:f64",
+    ),
     null,
     null,
   );
   const one = f64c(1);
   const recip = (x: ReturnType<Fn["get"]>) => f64div(one, x);
-  const matvec = f.for(
-    "r",
-    i32c(0),
-    f.get("p"),
+  // w = M v, four rows at a time: the four rows' accumulators are independent chains (one accumulator would make
+  // the loop wait on the adder's latency), each row summed in the order of the one-row loop, so the same bits
+  const rowSum = (acc: string, mr: string, r: Code): Code =>
     cat(
-      f.set("mr", f.row("m", "r")),
-      f.set("acc", v128zero()),
-      f.for(
-        "k",
-        i32c(0),
-        f.get("p2"),
-        f.set("acc", f64x2add(f.get("acc"), f64x2mul(f.ldv("mr", f.get("k")), f.ldv("vc", f.get("k"))))),
-        2,
-      ),
-      f.set("s", laneSum(f, "acc")),
+      f.set("s", laneSum(f, acc)),
       ifThen(
         i32lt(f.get("p2"), f.get("p")),
-        f.set("s", f64add(f.get("s"), f64mul(f.ldf("mr", f.get("p2")), f.ldf("vc", f.get("p2"))))),
+        f.set("s", f64add(f.get("s"), f64mul(f.ldf(mr, f.get("p2")), f.ldf("vc", f.get("p2"))))),
       ),
-      f.stf("w", f.get("r"), f.get("s")),
-      f.set("wtw", f64add(f.get("wtw"), f64mul(f.get("s"), f.ldf("vc", f.get("r"))))),
+      f.stf("w", r, f.get("s")),
+      f.set("wtw", f64add(f.get("wtw"), f64mul(f.get("s"), f.ldf("vc", r)))),
+    );
+  const quad = ["0", "1", "2", "3"];
+  const plus = (k: number) => i32add(f.get("r"), i32c(k));
+  const matvec4 = cat(
+    f.set("r", i32c(0)),
+    whileLoop(
+      i32lt(plus(3), f.get("p")),
+      cat(
+        f.set("mr0", f.row("m", "r")),
+        ...quad.slice(1).map((q, k) => f.set(`mr${q}`, i32add(f.get(`mr${k}`), i32shl(f.get("p"), i32c(3))))),
+        ...quad.map((q) => f.set(`acc${q}`, v128zero())),
+        f.for(
+          "k",
+          i32c(0),
+          f.get("p2"),
+          cat(
+            f.set("vk", f.ldv("vc", f.get("k"))),
+            ...quad.map((q) =>
+              f.set(
+                `acc${q}`,
+                f64x2add(f.get(`acc${q}`), f64x2mul(f.ldv(`mr${q}`, f.get("k")), f.get("vk"))),
+              ),
+            ),
+          ),
+          2,
+        ),
+        ...quad.map((q, k) => rowSum(`acc${q}`, `mr${q}`, plus(k))),
+        f.inc("r", i32c(4)),
+      ),
+    ),
+  );
+  const matvec = cat(
+    matvec4,
+    whileLoop(
+      i32lt(f.get("r"), f.get("p")),
+      cat(
+        f.set("mr", f.row("m", "r")),
+        f.set("acc", v128zero()),
+        f.for(
+          "k",
+          i32c(0),
+          f.get("p2"),
+          f.set("acc", f64x2add(f.get("acc"), f64x2mul(f.ldv("mr", f.get("k")), f.ldv("vc", f.get("k"))))),
+          2,
+        ),
+        rowSum("acc", "mr", f.get("r")),
+        f.inc("r", i32c(1)),
+      ),
     ),
   );
   const step = cat(

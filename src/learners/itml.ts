@@ -7,13 +7,52 @@ import { itmlProjections } from "../solvers/bregman.js";
 import { guarded } from "./guard.js";
 import type { FitOptions, FitResult, Learner, ParamValues } from "./types.js";
 
-/** The q-quantile (linear interpolation, as numpy's default) of a list. */
-function quantile(xs: ArrayLike<number>, q: number): number {
-  const s = Float64Array.from(xs).sort();
-  const pos = q * (s.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(s.length - 1, lo + 1);
-  return s[lo]! + (pos - lo) * (s[hi]! - s[lo]!);
+/**
+ * Moves the k-th smallest of a[lo..hi] to a[k], the smaller ones before it and the larger after (Hoare partitions
+ * around the median of three; finite values). Exact order statistics, so the same numbers as after a full sort.
+ */
+function selectInPlace(a: Float64Array, k: number, lo = 0, hi = a.length - 1): void {
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    // a[lo..j] ≤ pivot ≤ a[i..hi], and a[j+1..i−1] equal the pivot
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+/**
+ * The q-quantiles (linear interpolation, as numpy's default) of a list: two order statistics per q by selection,
+ * O(length) on average instead of a sort (the list is the n² distance matrix for metric-learn's bounds: 1.6 million
+ * values on digits, where two sorts took 0.3 s).
+ */
+export function quantiles(xs: ArrayLike<number>, qs: number[]): number[] {
+  const s = Float64Array.from(xs);
+  return qs.map((q) => {
+    const pos = q * (s.length - 1);
+    const lo = Math.floor(pos);
+    selectInPlace(s, lo);
+    if (lo + 1 >= s.length) return s[lo]!;
+    // the next order statistic is the smallest of the part after lo
+    let next = Number.POSITIVE_INFINITY;
+    for (let k = lo + 1; k < s.length; k++) if (s[k]! < next) next = s[k]!;
+    return s[lo]! + (pos - lo) * (next - s[lo]!);
+  });
 }
 
 /**
@@ -38,7 +77,8 @@ export function metricLearnBounds(X: Mat, a: Int32Array, b: Int32Array): [number
   const D = sqDistances(selectRows(U, unique), selectRows(U, unique)).data;
   for (let k = 0; k < D.length; k++) D[k] = Math.sqrt(D[k]!);
   const fix = (v: number) => (v === 0 ? 1e-9 : v);
-  return [fix(quantile(D, 0.05)), fix(quantile(D, 0.95))];
+  const [u, l] = quantiles(D, [0.05, 0.95]);
+  return [fix(u!), fix(l!)];
 }
 
 /**
@@ -98,7 +138,7 @@ export const itml: Learner = guarded({
     const positive = d2.filter((v) => v > 0);
     let [u, l] = [1, 1];
     if (params.bounds === "metric-learn") [u, l] = metricLearnBounds(X, P.a, P.b);
-    else if (positive.length) [u, l] = [quantile(positive, 0.05), quantile(positive, 0.95)];
+    else if (positive.length) [u, l] = quantiles(positive, [0.05, 0.95]) as [number, number];
     const res = itmlProjections(diffs, P.similar, [u, l], {
       gamma: params.gamma as number,
       maxIter: params.maxIter as number,

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/rng.js";
 import { parseSplitsFile } from "../../src/data/splits.js";
 import { evaluateMethods } from "../../src/eval/evaluate.js";
-import { itml, metricLearnBounds } from "../../src/learners/itml.js";
+import { itml, metricLearnBounds, quantiles } from "../../src/learners/itml.js";
 import { resolveParams } from "../../src/learners/registry.js";
 import { eigh, fromRows, zeros } from "../../src/linalg/index.js";
 import { setLinalgBackend } from "../../src/linalg/wasm-linalg.js";
@@ -63,22 +64,63 @@ describe("ITML Bregman projections", () => {
 
 describe("ITML sweep backends", () => {
   // p below 4 and every remainder of the kernel's four-row blocks (p mod 4 = 0…3)
-  it.each([1, 3, 5, 6, 7, 8, 13])("WebAssembly SIMD and JavaScript sweeps give the same bits (p = %i)", (p) => {
-    const rng = new Rng(p);
-    const D = zeros(60, p);
-    for (let i = 0; i < D.data.length; i++) D.data[i] = rng.normal();
-    const sim = Uint8Array.from({ length: 60 }, (_, i) => (i < 30 ? 1 : 0));
-    expect(sweepBackend()).toBe("wasm");
-    const fast = itmlProjections(D, sim, [0.5 * p, 2 * p], { gamma: 1, maxIter: 50 });
-    setLinalgBackend("js");
-    try {
-      expect(sweepBackend()).toBe("js");
-      const slow = itmlProjections(D, sim, [0.5 * p, 2 * p], { gamma: 1, maxIter: 50 });
-      expect(Array.from(fast.M.data)).toEqual(Array.from(slow.M.data));
-      expect(fast.trace).toEqual(slow.trace);
-      expect(fast.iterations).toBe(slow.iterations);
-    } finally {
-      setLinalgBackend("auto");
+  it.each([1, 3, 5, 6, 7, 8, 13])(
+    "WebAssembly SIMD and JavaScript sweeps give the same bits (p = %i)",
+    (p) => {
+      const rng = new Rng(p);
+      const D = zeros(60, p);
+      for (let i = 0; i < D.data.length; i++) D.data[i] = rng.normal();
+      const sim = Uint8Array.from({ length: 60 }, (_, i) => (i < 30 ? 1 : 0));
+      expect(sweepBackend()).toBe("wasm");
+      const fast = itmlProjections(D, sim, [0.5 * p, 2 * p], { gamma: 1, maxIter: 50 });
+      setLinalgBackend("js");
+      try {
+        expect(sweepBackend()).toBe("js");
+        const slow = itmlProjections(D, sim, [0.5 * p, 2 * p], { gamma: 1, maxIter: 50 });
+        expect(Array.from(fast.M.data)).toEqual(Array.from(slow.M.data));
+        expect(fast.trace).toEqual(slow.trace);
+        expect(fast.iterations).toBe(slow.iterations);
+      } finally {
+        setLinalgBackend("auto");
+      }
+    },
+  );
+});
+
+describe("quantiles by selection", () => {
+  // numpy's linear interpolation on a sorted copy: the definition the selection must reproduce exactly
+  const bySort = (xs: number[], q: number) => {
+    const s = Float64Array.from(xs).sort();
+    const pos = q * (s.length - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(s.length - 1, lo + 1);
+    return s[lo]! + (pos - lo) * (s[hi]! - s[lo]!);
+  };
+  it("equal the sort-based quantiles, bit for bit, with many ties and any order", () => {
+    // (v + 0 turns −0 into 0: a sort orders −0 before 0, comparisons do not, and distances are never −0)
+    const qs = [0, 0.05, 0.5, 0.95, 1];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.integer({ min: -3, max: 3 }),
+            fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => v + 0),
+          ),
+          {
+            minLength: 1,
+            maxLength: 300,
+          },
+        ),
+        (xs) => {
+          expect(quantiles(xs, qs)).toEqual(qs.map((q) => bySort(xs, q)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // sorted, reversed and constant inputs (the pivot choice's bad cases)
+    const up = Array.from({ length: 5001 }, (_, i) => i / 7);
+    for (const xs of [up, [...up].reverse(), new Array(4000).fill(2.5)]) {
+      expect(quantiles(xs, qs)).toEqual(qs.map((q) => bySort(xs, q)));
     }
   });
 });

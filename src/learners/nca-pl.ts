@@ -72,7 +72,7 @@ export function ncaPlObjective(
  * is NCA exactly.
  *
  * Parameters: lambda = 10, tau = 0 (the median satisfied margin at M = I), k = 3, v = 10, faithful = false (the
- * authors' triplet construction when true), maxIter = 100, tol = 1e−9 (NCA's).
+ * authors' triplet construction when true), maxIter = 100 and NCA's stopping tests (scipy's L-BFGS-B defaults: gradTol 1e−5, tol 2.2e−9).
  *
  * @example const fit = ncaPl.fit(X, y, resolveParams(ncaPl, { lambda: 5 }));
  */
@@ -94,7 +94,7 @@ export const ncaPl: Learner = guarded({
     const res = lbfgs(obj.f, eye(p).data, {
       maxIterations: params.maxIter as number,
       relTol: params.tol as number,
-      gradTol: 1e-8,
+      gradTol: params.gradTol as number,
       ...(options.onIteration ? { onIteration: options.onIteration } : {}),
     });
     const warnings = [...obj.warnings];

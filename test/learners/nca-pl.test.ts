@@ -21,7 +21,7 @@ function randomL(p: number, seed: number): Float64Array {
 describe("NCA-PL", () => {
   it("is registered with NCA's solver parameters and the perturbation parameters", () => {
     expect(Object.keys(resolveParams(getLearner("nca-pl"), {})).sort()).toEqual(
-      ["faithful", "k", "lambda", "maxIter", "tau", "tol", "v"].sort(),
+      ["faithful", "gradTol", "k", "lambda", "maxIter", "tau", "tol", "v"].sort(),
     );
   });
 

@@ -9,7 +9,7 @@
 // Cody–Waite split of ln2/64 whose high part has 21 trailing zero bits, so n·hi is exact for |n| < 2^21.
 
 /** 2^(j/64), j = 0…63, correctly rounded (computed with 60-digit decimal arithmetic). */
-const EXP2_TABLE = Float64Array.of(
+export const EXP2_TABLE = Float64Array.of(
   1.0,
   1.0108892860517005,
   1.0218971486541166,
@@ -77,16 +77,17 @@ const EXP2_TABLE = Float64Array.of(
 );
 
 /** 2^−i for i = 0…1075 by exact halving (2^−1075 rounds to 0). */
-const POW2_NEG = (() => {
+export const POW2_NEG = (() => {
   const t = new Float64Array(1076);
   t[0] = 1;
   for (let i = 1; i < t.length; i++) t[i] = t[i - 1]! / 2;
   return t;
 })();
 
-const INV_LN2_64 = 92.33248261689366; // 64/ln 2
-const LN2_64_HI = 0.01083042469326756; // fdlibm's ln2_hi (0x3fe62e42fee00000) / 64
-const LN2_64_LO = 2.9815858269852933e-12; // fdlibm's ln2_lo / 64
+// exported with the tables for the WebAssembly copy of this function (NCA's softmax kernel), which must give the same bits
+export const INV_LN2_64 = 92.33248261689366; // 64/ln 2
+export const LN2_64_HI = 0.01083042469326756; // fdlibm's ln2_hi (0x3fe62e42fee00000) / 64
+export const LN2_64_LO = 2.9815858269852933e-12; // fdlibm's ln2_lo / 64
 
 /**
  * e^x for x ≤ 0 (0 below −745.2, where e^x is under half the smallest subnormal); larger x and NaN go to

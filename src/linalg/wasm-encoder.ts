@@ -50,6 +50,17 @@ export const i32mul = bin(0x6c);
 export const i32and = bin(0x71);
 export const i32shl = bin(0x74);
 export const i32lt = bin(0x48);
+export const i32sub = bin(0x6b);
+export const i32eq = bin(0x46);
+export const i32shrs = bin(0x75);
+export const i32truncf64s = (a: Code): Code => [...a, 0xaa];
+export const f64floor = (a: Code): Code => [...a, 0x9c];
+export const f64le = bin(0x65);
+export const f64eq = bin(0x61);
+/** cond ? a : b (both evaluated). */
+export const select = (a: Code, b: Code, cond: Code): Code => [...a, ...b, ...cond, 0x1b];
+/** A call of the module's function number `index` (its position in assembleModule's list). */
+export const call = (index: number, ...args: Code[]): Code => cat(...args, [0x10, ...uleb(index)]);
 export const f64add = bin(0xa0);
 export const f64sub = bin(0xa1);
 export const f64mul = bin(0xa2);

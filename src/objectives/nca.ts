@@ -5,18 +5,11 @@
 // one multiply-add per kept pair and coordinate (row i of W X), not two (the row and the column scatter).
 import { RobustMetricError } from "../errors.js";
 import { forEachDistanceRow } from "../linalg/distance.js";
-import { expNonPositive } from "../linalg/exp.js";
 import { gemm, gemmABt, gemmAtB } from "../linalg/gemm.js";
 import type { Mat } from "../linalg/mat.js";
-import { pairAccumulator } from "./nca-kernel.js";
+import { NCA_SOFTMAX_CUTOFF, ncaRows } from "./nca-kernel.js";
 
-/**
- * Softmax terms exp(d_min − d_ik) below e^−46 ≈ 1e−20 are dropped: even n = 10⁴ of them change Σ_k and every
- * weight by less than one rounding error of a double (1.1e−16), so the loss and gradient equal the dense ones to
- * rounding, while the gradient costs O(kept pairs · p) instead of O(n² · p). Once L has grown, each point keeps a
- * few dozen neighbours.
- */
-export const NCA_SOFTMAX_CUTOFF = 46;
+export { NCA_SOFTMAX_CUTOFF };
 
 /**
  * NCA loss f(L) = −Σ_i p_i and its gradient in L (q×p, row-major, written into `grad`). Softmax rows are computed
@@ -40,55 +33,20 @@ export function ncaLoss(
   if (y.length !== n)
     throw new RobustMetricError("SHAPE_MISMATCH", `X has ${n} rows but y has ${y.length} labels`);
   const Z = gemmABt(X, L);
-  // row i of W X by the kernel; deg = row sums + column sums of W
-  const acc = grad ? pairAccumulator(X.data, n, p) : undefined;
-  const deg = grad ? new Float64Array(n) : undefined;
+  // p_i per row, and with the gradient row i of W X and deg = row sums + column sums of W, by the kernels
+  const rows = ncaRows(X.data, y, n, p, grad !== undefined);
   const Xd = X.data;
-  const kept = new Int32Array(n);
   let value = 0;
   forEachDistanceRow(
     Z,
     (i, row) => {
-      // p_ii = 0: the row is scratch, so i is taken out of both scans by an infinite distance to itself
-      row[i] = Number.POSITIVE_INFINITY;
-      let dmin = Number.POSITIVE_INFINITY;
-      for (let k = 0; k < n; k++) if (row[k]! < dmin) dmin = row[k]!;
-      if (!Number.isFinite(dmin)) return;
-      const cut = dmin + NCA_SOFTMAX_CUTOFF;
-      let Zi = 0;
-      let same = 0;
-      let m = 0;
-      for (let k = 0; k < n; k++) {
-        if (!(row[k]! <= cut)) continue;
-        const e = expNonPositive(dmin - row[k]!);
-        row[k] = e;
-        kept[m++] = k;
-        Zi += e;
-        if (y[k] === y[i]) same += e;
-      }
-      const pi = same / Zi;
-      value -= pi;
-      if (!acc || !deg) return;
-      const { idx, wt } = acc;
-      let wsum = 0;
-      let nz = 0;
-      for (let s = 0; s < m; s++) {
-        const k = kept[s]!;
-        const pik = row[k]! / Zi;
-        const w = pi * pik - (y[k] === y[i] ? pik : 0);
-        if (w === 0) continue;
-        wsum += w;
-        deg[k]! += w;
-        idx[nz] = k;
-        wt[nz++] = w;
-      }
-      deg[i]! += wsum;
-      acc.row(i, nz);
+      value -= rows.row(i, row);
     },
     scratch,
   );
-  if (grad && acc && deg) {
-    const WX = acc.result();
+  if (grad) {
+    const deg = rows.deg;
+    const WX = rows.result();
     // one product Xᵀ [D X | W X] = [Q | P] (p × 2p), then S = Q − P − Pᵀ and ∂f/∂L = −2 L S
     const B = new Float64Array(n * 2 * p);
     for (let i = 0; i < n; i++) {

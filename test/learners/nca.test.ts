@@ -7,11 +7,12 @@ import { parseSplitsFile } from "../../src/data/splits.js";
 import { evaluateMethods } from "../../src/eval/evaluate.js";
 import { nca } from "../../src/learners/nca.js";
 import { resolveParams } from "../../src/learners/registry.js";
+import { expNonPositive } from "../../src/linalg/exp.js";
 import { zeros } from "../../src/linalg/mat.js";
 import { setLinalgBackend } from "../../src/linalg/wasm-linalg.js";
 import { readDataset } from "../../src/node/read.js";
 import { ncaLoss } from "../../src/objectives/nca.js";
-import { pairAccumulator } from "../../src/objectives/nca-kernel.js";
+import { expKernel, ncaRows } from "../../src/objectives/nca-kernel.js";
 
 const shared = fileURLToPath(new URL("../../../shared/", import.meta.url));
 const hasShared = existsSync(`${shared}splits/iris-10x70-30.json`);
@@ -74,24 +75,54 @@ describe("NCA objective", () => {
         expect(Math.abs(g[r * 3 + c]! - want)).toBeLessThan(1e-10 * Math.max(1, Math.abs(want)));
       }
   });
-  it("WebAssembly SIMD and JavaScript gradient kernels give the same bits (odd and even p)", () => {
+  it("WebAssembly and JavaScript kernels give the same bits: loss, gradient, value-only (odd and even p)", () => {
+    // scales 1 (every pair kept), 6 (many softmax terms cut below e^−46) and duplicated points (zero distances)
     for (const d of [3, 4]) {
-      const ds = blobs({ n: 90, d, overlap: 1.5, seed: d });
-      const L = zeros(d, d);
-      for (let i = 0; i < d; i++) L.data[i * d + i] = 1 + 0.3 * i;
-      expect(pairAccumulator(ds.X.data, 90, d).backend).toBe("wasm");
-      const g1 = new Float64Array(d * d);
-      const v1 = ncaLoss(ds.X, ds.y, L, g1);
-      setLinalgBackend("js");
-      try {
-        expect(pairAccumulator(ds.X.data, 90, d).backend).toBe("js");
-        const g2 = new Float64Array(d * d);
-        expect(ncaLoss(ds.X, ds.y, L, g2)).toBe(v1);
-        expect(Array.from(g2)).toEqual(Array.from(g1));
-      } finally {
-        setLinalgBackend("auto");
+      for (const scale of [1, 6]) {
+        const ds = blobs({ n: 90, d, overlap: 1.5, seed: d });
+        const X = zeros(92, d);
+        X.data.set(ds.X.data);
+        X.data.set(ds.X.data.subarray(0, 2 * d), 90 * d);
+        const y = Int32Array.from([...ds.y, ds.y[0]!, ds.y[1]!]);
+        const L = zeros(d, d);
+        for (let i = 0; i < d; i++) L.data[i * d + i] = scale * (1 + 0.3 * i);
+        L.data[1] = 0.2 * scale;
+        expect(ncaRows(X.data, y, 92, d, true).backend).toBe("wasm");
+        const g1 = new Float64Array(d * d);
+        const v1 = ncaLoss(X, y, L, g1);
+        const v1only = ncaLoss(X, y, L);
+        setLinalgBackend("js");
+        try {
+          expect(ncaRows(X.data, y, 92, d, true).backend).toBe("js");
+          const g2 = new Float64Array(d * d);
+          expect(ncaLoss(X, y, L, g2)).toBe(v1);
+          expect(Array.from(g2)).toEqual(Array.from(g1));
+          expect(ncaLoss(X, y, L)).toBe(v1only);
+          expect(v1only).toBe(v1);
+        } finally {
+          setLinalgBackend("auto");
+        }
       }
     }
+  });
+  it("the kernel's exp is expNonPositive bit for bit on [−46, 0]", () => {
+    const exp = expKernel();
+    expect(exp).not.toBeNull();
+    const rng = new Rng(5);
+    const xs = [
+      0,
+      -0,
+      -1e-300,
+      -Number.MIN_VALUE,
+      -46,
+      -Math.LN2 / 128,
+      -Math.LN2 / 64,
+      -Math.LN2,
+      -45.99999999,
+    ];
+    for (let k = 0; k < 20000; k++) xs.push(-46 * rng.uniform());
+    for (let j = 0; j <= 64 * 67; j++) xs.push((-j * Math.LN2) / 64, (-(j + 0.5) * Math.LN2) / 64);
+    for (const x of xs) expect(exp!(x)).toBe(expNonPositive(x));
   });
   it("is −(expected number of correct stochastic 1-NN votes): between −n and 0", () => {
     const ds = blobs({ n: 40, seed: 1 });

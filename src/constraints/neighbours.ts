@@ -1,6 +1,7 @@
 import { RobustMetricError } from "../errors.js";
-import { forEachDistanceRow } from "../linalg/distance.js";
+import { forEachDistanceRow, rowDist } from "../linalg/distance.js";
 import type { Mat } from "../linalg/mat.js";
+import { type AxesCache, impostorCandidates } from "./impostor-kernel.js";
 
 /** Target neighbours: for anchor i, `index[start[i] .. start[i+1])` are its same-class neighbours, nearest first. */
 export interface TargetNeighbours {
@@ -107,11 +108,65 @@ export function fixedTriplets(X: Mat, y: Int32Array, targets: TargetNeighbours, 
 /**
  * LMNN's impostor candidates under the current metric (rows of Z = X·Lᵀ): for each anchor i, every other-class
  * l with d²(i, l) < max_j d²(i, j) + margin over its targets j — a superset of the points that violate any of its
- * triplets, so the triplet set (i, j, l) it yields is the active set until the metric moves far. A learner that
- * re-selects often passes the same `scratch` each time: the n×n distance buffer is then allocated once, not
- * faulted in afresh (21 MB for 1617 points) at every call.
+ * triplets, so the triplet set (i, j, l) it yields is the active set until the metric moves far. Ordered by anchor,
+ * impostor, target rank.
+ *
+ * With WebAssembly the candidates come from {@link impostorCandidates} (no n×n matrix; most pairs rejected on a
+ * lower bound); without it from the full distance matrix ({@link impostorTripletsDense}). Both give the same
+ * triplets: the distances have the same bits and the bound rejects only pairs outside both radii. A learner that
+ * re-selects often passes the same `scratch` each time (the kernel keeps its projection axes there, the dense
+ * search its n×n buffer).
  */
 export function impostorTriplets(
+  Z: Mat,
+  y: Int32Array,
+  targets: TargetNeighbours,
+  margin = 1,
+  scratch: { buffer?: Float64Array; axes?: AxesCache } = {},
+): Triplets {
+  const { rows: n, cols: p } = Z;
+  const tdist = new Float64Array(targets.index.length);
+  const rad = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+  for (let i = 0; i < n; i++) {
+    const s0 = targets.start[i]!;
+    const s1 = targets.start[i + 1]!;
+    if (s1 === s0) continue;
+    let radius = 0;
+    for (let s = s0; s < s1; s++) {
+      const j = targets.index[s]!;
+      // the orientation of the symmetric matrix's upper triangle ((a − b)² = (b − a)² anyway)
+      tdist[s] = i < j ? rowDist(Z.data, i * p, Z.data, j * p, p) : rowDist(Z.data, j * p, Z.data, i * p, p);
+      radius = Math.max(radius, tdist[s]!);
+    }
+    rad[i] = radius + margin;
+  }
+  scratch.axes ??= {};
+  const cand = impostorCandidates(Z, y, rad, scratch.axes);
+  if (!cand) return impostorTripletsDense(Z, y, targets, margin, scratch);
+  const a: number[] = [];
+  const t: number[] = [];
+  const l: number[] = [];
+  for (let c = 0; c < cand.anchor.length; c++) {
+    const i = cand.anchor[c]!;
+    const q = cand.other[c]!;
+    const d = cand.dist[c]!;
+    for (let s = targets.start[i]!; s < targets.start[i + 1]!; s++) {
+      if (d < tdist[s]! + margin) {
+        a.push(i);
+        t.push(targets.index[s]!);
+        l.push(q);
+      }
+    }
+  }
+  return { anchor: Int32Array.from(a), target: Int32Array.from(t), impostor: Int32Array.from(l) };
+}
+
+/**
+ * {@link impostorTriplets} from the full distance matrix, row by row. A learner that re-selects often passes the
+ * same `scratch` each time: the n×n distance buffer is then allocated once, not faulted in afresh (21 MB for 1617
+ * points) at every call.
+ */
+export function impostorTripletsDense(
   Z: Mat,
   y: Int32Array,
   targets: TargetNeighbours,

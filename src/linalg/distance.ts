@@ -141,7 +141,7 @@ function sqDistancesJs(
 }
 
 /** One distance, summed in the kernels' order (even and odd coordinates apart, then the odd last one). */
-function rowDist(A: Float64Array, ao: number, B: Float64Array, bo: number, d: number): number {
+export function rowDist(A: Float64Array, ao: number, B: Float64Array, bo: number, d: number): number {
   let e = 0;
   let o = 0;
   const d2 = d & ~1;

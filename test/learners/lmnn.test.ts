@@ -1,7 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { fixedTriplets, impostorTriplets, targetNeighbours } from "../../src/constraints/neighbours.js";
+import {
+  fixedTriplets,
+  impostorTriplets,
+  impostorTripletsDense,
+  targetNeighbours,
+} from "../../src/constraints/neighbours.js";
 import { blobs, iris } from "../../src/data/embedded.js";
 import { Rng } from "../../src/data/rng.js";
 import { parseSplitsFile } from "../../src/data/splits.js";
@@ -9,6 +14,7 @@ import { evaluateMethods } from "../../src/eval/evaluate.js";
 import { resolveParams } from "../../src/learners/index.js";
 import { evaluateTerms, lmnn, lmnnTerms, targetPairs } from "../../src/learners/lmnn.js";
 import { fromRows, type Mat, symmetrize, zeros } from "../../src/linalg/index.js";
+import { linalgBackend, setLinalgBackend } from "../../src/linalg/wasm-linalg.js";
 import { readDataset } from "../../src/node/read.js";
 import { projectedGradient } from "../../src/solvers/projected-gradient.js";
 import { TINY_X, TINY_Y } from "../objectives/perturbation-fixtures.js";
@@ -63,12 +69,75 @@ describe("LMNN constraints", () => {
     const scratch: { buffer?: Float64Array } = {};
     for (const ds of [big, small, big]) {
       const targets = targetNeighbours(ds.X, ds.y, 3);
-      const fresh = impostorTriplets(ds.X, ds.y, targets, 1.1);
-      const reused = impostorTriplets(ds.X, ds.y, targets, 1.1, scratch);
+      const fresh = impostorTripletsDense(ds.X, ds.y, targets, 1.1);
+      const reused = impostorTripletsDense(ds.X, ds.y, targets, 1.1, scratch);
       expect(fresh.anchor.length).toBeGreaterThan(0);
       expect(reused).toEqual(fresh);
     }
     expect(scratch.buffer?.length).toBe(120 * 120); // allocated once, for the largest set
+  });
+});
+
+describe("impostor candidates by the pair kernel", () => {
+  // Z with `zeros` leading all-zero columns (an eigen-ordered L with clipped directions), random rest
+  const make = (n: number, p: number, zeros: number, seed: number, classes = 3) => {
+    const rng = new Rng(seed);
+    const Z = { rows: n, cols: p, data: new Float64Array(n * p) };
+    for (let i = 0; i < n; i++) for (let c = zeros; c < p; c++) Z.data[i * p + c] = rng.normal() * (1 + c);
+    const y = Int32Array.from({ length: n }, () => rng.int(0, classes - 1));
+    return { Z, y };
+  };
+  it("give the triplets of the full distance matrix, in the same order (zero columns, odd p, chunks)", () => {
+    expect(linalgBackend()).toBe("wasm");
+    const cases: Array<[number, number, number, number]> = [
+      [60, 1, 0, 1],
+      [61, 2, 1, 1],
+      [80, 5, 2, 2],
+      [90, 7, 3, 2],
+      [120, 16, 5, 4],
+      [150, 33, 4, 4],
+      [100, 17, 0, 3],
+      [200, 64, 19, 8],
+    ];
+    let total = 0;
+    for (const [n, p, zeros, margin] of cases) {
+      const { Z, y } = make(n, p, zeros, n + p);
+      // duplicate points (distance 0) and a point whose class has no other member (no targets)
+      Z.data.copyWithin(0, p, 2 * p);
+      y[n - 1] = 99;
+      for (const k of [1, 3]) {
+        const targets = targetNeighbours(Z, y, k);
+        for (const m of [margin, 10 * margin]) {
+          const fast = impostorTriplets(Z, y, targets, m);
+          const dense = impostorTripletsDense(Z, y, targets, m);
+          expect(fast).toEqual(dense);
+          total += fast.anchor.length;
+        }
+      }
+    }
+    expect(total).toBeGreaterThan(1000);
+    // far from the origin (the projection's rounding is relative to the points' norms, not their differences)
+    const { Z: F, y: yF } = make(120, 40, 2, 9);
+    for (let i = 0; i < F.data.length; i++) if (i % 40 >= 2) F.data[i] = F.data[i]! + 1e7;
+    const tF = targetNeighbours(F, yF, 3);
+    expect(impostorTriplets(F, yF, tF, 50)).toEqual(impostorTripletsDense(F, yF, tF, 50));
+    // every pair a candidate: more entries than one kernel call holds (2^16), so the rows go in several calls
+    const { Z, y } = make(300, 4, 0, 7);
+    const targets = targetNeighbours(Z, y, 2);
+    const all = impostorTriplets(Z, y, targets, 1e6);
+    expect(all).toEqual(impostorTripletsDense(Z, y, targets, 1e6));
+    expect(all.anchor.length).toBeGreaterThan(2 ** 16);
+  });
+  it("fall back to the dense search without WebAssembly", () => {
+    const { Z, y } = make(70, 6, 2, 3);
+    const targets = targetNeighbours(Z, y, 3);
+    const fast = impostorTriplets(Z, y, targets, 2);
+    setLinalgBackend("js");
+    try {
+      expect(impostorTriplets(Z, y, targets, 2)).toEqual(fast);
+    } finally {
+      setLinalgBackend("auto");
+    }
   });
 });
 

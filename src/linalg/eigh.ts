@@ -1,4 +1,5 @@
 import { RobustMetricError } from "../errors.js";
+import { tridiagonalQlWasm } from "./eigh-kernel.js";
 import { assertFinite, type Mat, transpose } from "./mat.js";
 
 /** Eigen-decomposition of a symmetric matrix: values ascending, column k of `vectors` belongs to values[k]. */
@@ -41,8 +42,11 @@ export function eigh(a: Mat): EighResult {
   // both stages work on the transpose of the classic V (see tred2): QL rotates pairs of eigenvector columns of V,
   // contiguous rows of W = Vᵀ
   const W = transpose(a).data;
-  tred2(n, W, d, e);
-  tql2(n, W, d, e);
+  // the WebAssembly kernels when available (same operations, same bits), else the JavaScript ones below
+  if (!tridiagonalQlWasm(n, W, d, e, qlFailed(n))) {
+    tred2(n, W, d, e);
+    tql2(n, W, d, e);
+  }
   // ascending order, ties by original position so the result is deterministic
   const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => d[x]! - d[y]! || x - y);
   const values = new Float64Array(n);
@@ -134,6 +138,15 @@ function tred2(n: number, T: Float64Array, d: Float64Array, e: Float64Array): vo
   e[0] = 0;
 }
 
+function qlFailed(n: number): (l: number) => never {
+  return (l) => {
+    throw new RobustMetricError(
+      "NUMERICAL",
+      `eigh: QL iteration did not converge for eigenvalue ${l} of ${n}`,
+    );
+  };
+}
+
 /** Implicit QL on the tridiagonal (d, e); W holds eigenvectors as ROWS (the transpose of tred2's V). */
 function tql2(n: number, W: Float64Array, d: Float64Array, e: Float64Array): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
@@ -148,12 +161,7 @@ function tql2(n: number, W: Float64Array, d: Float64Array, e: Float64Array): voi
     if (m > l) {
       let iter = 0;
       do {
-        if (++iter > 60) {
-          throw new RobustMetricError(
-            "NUMERICAL",
-            `eigh: QL iteration did not converge for eigenvalue ${l} of ${n}`,
-          );
-        }
+        if (++iter > 60) qlFailed(n)(l);
         let g = d[l]!;
         let p = (d[l + 1]! - g) / (2 * e[l]!);
         let r = hypot(p, 1);

@@ -25,7 +25,8 @@ const LBFGS_ROUND_MAX = 50;
 /**
  * Builds the engine and terms of LMNN for a triplet set: pull μ/|B| Σ_B d² and push (1 − μ)/N Σ_T [1 − DM]_+, with
  * N = |B| for refreshed impostors (|T| changes at every refresh; normalising by the fixed |B| keeps F comparable
- * across refreshes) and N = |T| for fixed triplets (the LMNN-PL authors' normalisation).
+ * across refreshes) and N = |T| for fixed triplets (the LMNN-PL authors' normalisation). `recycle`: the engine this
+ * one replaces (its WebAssembly memory is reused; it must not be used again).
  */
 export function lmnnTerms(
   X: Mat,
@@ -34,8 +35,9 @@ export function lmnnTerms(
   mu: number,
   pushNorm: number,
   extra: TripletTerm[] = [],
+  recycle?: TripletEngine,
 ): { engine: TripletEngine; terms: TripletTerm[]; hinge: LmnnHinge } {
-  const engine = new TripletEngine(X, triplets, pairs);
+  const engine = new TripletEngine(X, triplets, pairs, recycle ? { recycle } : {});
   const B = pairs.a.length;
   const hinge = new LmnnHinge(pushNorm > 0 ? (1 - mu) / pushNorm : 0);
   return { engine, terms: [new LmnnPull(B > 0 ? mu / B : 0), hinge, ...extra], hinge };
@@ -134,7 +136,7 @@ export const lmnn: Learner = guarded({
     const reselect = (M: Mat, Z: Mat): boolean => {
       const before = evaluateTerms(state.engine, state.terms, M, false).value;
       const T = impostorTriplets(Z, y, targets, 1 + CANDIDATE_SLACK, distanceScratch);
-      state = lmnnTerms(X, T, pairs, mu, pairs.a.length);
+      state = lmnnTerms(X, T, pairs, mu, pairs.a.length, [], state.engine);
       const after = evaluateTerms(state.engine, state.terms, M, false).value;
       return Math.abs(after - before) > eta * Math.abs(before);
     };

@@ -106,6 +106,15 @@ export interface Kernels {
    * counts[0] ← the number of such triplets.
    */
   hinge(margin: number, weight: number, grad: boolean): number;
+  /** The wasm instance and its memory, for {@link createKernels}' `recycle` (absent for the JS backend). */
+  readonly instance?: WasmInstance;
+}
+
+/** A wasm kernel instance: its module, exports and memory. */
+interface WasmInstance {
+  readonly mod: object;
+  readonly k: WasmExports;
+  readonly memory: { buffer: ArrayBuffer; grow(pages: number): number };
 }
 
 /** Sizes needed to allocate the buffers. */
@@ -121,7 +130,9 @@ export interface KernelSizes {
  * Builds the kernels: wasm when `backend` is "wasm" or "auto" and the runtime supports WebAssembly SIMD, else
  * JavaScript. "wasm" throws when it is unavailable (so tests can insist on it). `specialise` (default true)
  * selects the module compiled for this p (coordinate loops unrolled, p ≤ 48) over the generic one; both give the
- * same bits.
+ * same bits. `recycle`: kernels that will not be used again, whose wasm instance and memory (grown if need be,
+ * zeroed) the new ones take over — a fresh WebAssembly.Memory per engine costs its reservation and page faults,
+ * and LMNN builds an engine at every impostor re-selection.
  *
  * @example
  * const k = createKernels({ n, p, T, P, J }); // then fill k.buffers (x, pairB, pairStart, …) and call k.forms()
@@ -130,10 +141,11 @@ export function createKernels(
   sizes: KernelSizes,
   backend: "auto" | "wasm" | "js" = "auto",
   specialise = true,
+  recycle?: Kernels,
 ): Kernels {
   if (backend !== "js") {
     const mod = wasmModule(sizes.p, specialise);
-    if (mod) return wasmKernels(mod, sizes);
+    if (mod) return wasmKernels(mod, sizes, recycle?.instance?.mod === mod ? recycle.instance : undefined);
     if (backend === "wasm") throw new Error("WebAssembly SIMD is not available in this runtime");
   }
   return jsKernels(allocate(sizes, (bytes) => new ArrayBuffer(bytes)).buffers);
@@ -947,15 +959,22 @@ interface WasmExports {
   ): number;
 }
 
-function wasmKernels(mod: object, sizes: KernelSizes): Kernels {
+function wasmKernels(mod: object, sizes: KernelSizes, recycle?: WasmInstance): Kernels {
   const api = wasmApi!;
-  let memory: { buffer: ArrayBuffer } | undefined;
+  let memory: WasmInstance["memory"] | undefined = recycle?.memory;
   const alloc = allocate(sizes, (bytes) => {
-    memory = new api.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+    if (!memory) {
+      memory = new api.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+      return memory.buffer;
+    }
+    const have = memory.buffer.byteLength;
+    if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
+    new Uint8Array(memory.buffer, 0, bytes).fill(0);
     return memory.buffer;
   });
-  const inst = new api.Instance(mod, { env: { mem: memory! } });
-  const k = inst.exports as unknown as WasmExports;
+  const k =
+    recycle?.k ?? (new api.Instance(mod, { env: { mem: memory! } }).exports as unknown as WasmExports);
+  const instance: WasmInstance = { mod, k, memory: memory! };
   const o = alloc.offsets;
   const b = alloc.buffers;
   const { n, p } = b;
@@ -976,6 +995,7 @@ function wasmKernels(mod: object, sizes: KernelSizes): Kernels {
   return {
     backend: "wasm",
     buffers: b,
+    instance,
     forms: () => {
       if (!blocked) return k.forms(o.x, o.m, o.y, o.sx, o.ry, n, p);
       k.gemm(o.x, o.m, o.y, n, p, p);

@@ -261,6 +261,15 @@ export class TripletEngine {
 
   private hasQ = false;
   private hasMetric = false;
+  private retired = false;
+
+  /** Hands this engine's kernels to a new engine (see the constructor's `recycle`); this one is unusable after. */
+  private retire(): Kernels {
+    if (this.retired) throw new RobustMetricError("INTERNAL", "TripletEngine: recycled twice");
+    this.retired = true;
+    this.hasMetric = false;
+    return this.kernels;
+  }
 
   /**
    * @param X n×p data (the rows the triplet indices refer to).
@@ -268,6 +277,8 @@ export class TripletEngine {
    * @param pairs optional extra pairs (e.g. LMNN's target pairs for the pull term), as two index arrays.
    * @param opts.backend "auto" (default: WebAssembly when available), "wasm" (throws INTERNAL when unavailable)
    *   or "js". `opts.specialise` (default true): use the wasm module compiled for this p (unrolled loops).
+   *   `opts.recycle`: an engine that will not be used again; this one takes over its WebAssembly memory (cheaper
+   *   than a new one for learners that rebuild their engine often), and the old one throws INTERNAL if used.
    * @throws RobustMetricError SHAPE_MISMATCH for arrays of different lengths; BAD_INPUT naming the first index
    *   that is not a row of X; NUMERICAL for a non-finite value in X.
    */
@@ -275,7 +286,7 @@ export class TripletEngine {
     X: Mat,
     triplets: TripletIndices,
     pairs?: { a: ArrayLike<number>; b: ArrayLike<number> },
-    opts: { backend?: "auto" | "wasm" | "js"; specialise?: boolean } = {},
+    opts: { backend?: "auto" | "wasm" | "js"; specialise?: boolean; recycle?: TripletEngine } = {},
   ) {
     const { rows: n, cols: p } = X;
     this.n = n;
@@ -333,6 +344,7 @@ export class TripletEngine {
         { n, p, T, P: P.a.length, J: J.a.length },
         opts.backend ?? "auto",
         opts.specialise ?? true,
+        opts.recycle?.retire(),
       );
     } catch (e) {
       throw new RobustMetricError("INTERNAL", `TripletEngine: ${(e as Error).message}`, { cause: e });
@@ -393,6 +405,8 @@ export class TripletEngine {
    * @throws RobustMetricError SHAPE_MISMATCH unless M is p×p; NUMERICAL for a non-finite entry of M.
    */
   setMetric(M: Mat, opts: { q?: boolean } = {}): void {
+    if (this.retired)
+      throw new RobustMetricError("INTERNAL", "TripletEngine used after its memory was recycled");
     const { p } = this;
     assertShape(M, p, p, "M");
     const m = this.kernels.buffers.m;

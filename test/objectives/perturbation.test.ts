@@ -346,4 +346,30 @@ describe("TripletEngine backends", () => {
       relClose(results[0]!.hinge, direct, 1e-13);
     }
   });
+
+  it("an engine built on a recycled one (smaller, then larger: the memory grows) gives a fresh engine's bits", () => {
+    const run = (engine: TripletEngine, M: Mat) => {
+      engine.setMetric(M, { q: true });
+      const pl = new PerturbationLoss({ tau: 1, lambda: 2 });
+      return {
+        value: pl.accumulate(engine, true),
+        dm: Array.from(engine.dm),
+        G: Array.from(engine.gradient().data),
+      };
+    };
+    let previous: TripletEngine | undefined;
+    for (const [n, T, seed] of [
+      [40, 900, 1],
+      [17, 100, 2],
+      [60, 3000, 3],
+    ] as const) {
+      const { X, triplets, M } = randomProblem(n, 6, T, seed);
+      const pairs = { a: triplets.anchor, b: triplets.target };
+      const fresh = run(new TripletEngine(X, triplets, pairs), M);
+      const engine = new TripletEngine(X, triplets, pairs, previous ? { recycle: previous } : {});
+      expect(run(engine, M)).toEqual(fresh);
+      if (previous) expect(() => previous!.setMetric(M)).toThrow(/recycled/);
+      previous = engine;
+    }
+  });
 });

@@ -447,13 +447,118 @@ function kernelTql2(): Fn {
   return f;
 }
 
+/**
+ * reconstruct(Ut, w, out, n): the upper triangle of U diag(w) Uᵀ from Ut = Uᵀ (eigenvectors as rows): for k
+ * ascending with w_k ≠ 0, for each i with a = w_k·U_ik ≠ 0, out_ij += a·U_jk for j ≥ i (two lanes at a time) —
+ * sym.ts's reconstruct, element by element in the same order.
+ */
+function kernelReconstruct(): Fn {
+  const f = new Fn(
+    "reconstruct",
+    decl("Ut w out n"),
+    decl("k i j uk oi rb va:v128 wk:f64 a:f64"),
+    null,
+    null,
+  );
+  const n = () => f.get("n");
+  const rowAt = (base: string, r: Code) => i32add(f.get(base), i32mul(r, i32mul(n(), i32c(8))));
+  f.body = cat(
+    f.for("i", i32c(0), i32mul(n(), n()), f64store(at8(f.get("out"), f.get("i")), f64c(0))),
+    f.for(
+      "k",
+      i32c(0),
+      n(),
+      cat(
+        f.set("wk", f64load(at8(f.get("w"), f.get("k")))),
+        ifThen(
+          f64ne(f.get("wk"), f64c(0)),
+          cat(
+            f.set("uk", rowAt("Ut", f.get("k"))),
+            f.for(
+              "i",
+              i32c(0),
+              n(),
+              cat(
+                f.set("a", f64mul(f.get("wk"), f64load(at8(f.get("uk"), f.get("i"))))),
+                ifThen(
+                  f64ne(f.get("a"), f64c(0)),
+                  cat(
+                    f.set("oi", rowAt("out", f.get("i"))),
+                    f.set("va", f64x2splat(f.get("a"))),
+                    elementwise(
+                      f,
+                      "j",
+                      f.get("i"),
+                      n(),
+                      cat(
+                        f.set("rb", at8(f.get("oi"), f.get("j"))),
+                        v128store(
+                          f.get("rb"),
+                          f64x2add(
+                            v128load(f.get("rb")),
+                            f64x2mul(f.get("va"), v128load(at8(f.get("uk"), f.get("j")))),
+                          ),
+                        ),
+                      ),
+                      cat(
+                        f.set("rb", at8(f.get("oi"), f.get("j"))),
+                        f64store(
+                          f.get("rb"),
+                          f64add(
+                            f64load(f.get("rb")),
+                            f64mul(f.get("a"), f64load(at8(f.get("uk"), f.get("j")))),
+                          ),
+                        ),
+                      ),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  return f;
+}
+
 interface EighExports {
   tred2(T: number, d: number, e: number, n: number): void;
   tql2(W: number, d: number, e: number, n: number): number;
+  reconstruct(Ut: number, w: number, out: number, n: number): void;
 }
 
 // hypot must stay function 0: tql2 calls it by index
-const runtime = new WasmRuntime<EighExports>(() => [kernelHypot(), kernelTred2(), kernelTql2()]);
+const runtime = new WasmRuntime<EighExports>(() => [
+  kernelHypot(),
+  kernelTred2(),
+  kernelTql2(),
+  kernelReconstruct(),
+]);
+
+/**
+ * The upper triangle of U diag(w) Uᵀ into `out` (n×n; the lower triangle is left 0) from Ut = Uᵀ, by the kernel;
+ * false (nothing done) without WebAssembly.
+ */
+export function reconstructUpperWasm(
+  Ut: Float64Array,
+  w: ArrayLike<number>,
+  out: Float64Array,
+  n: number,
+): boolean {
+  const k = runtime.exports();
+  if (!k) return false;
+  const at = { Ut: 0, w: align16(n * n * 8), out: 0 };
+  at.out = at.w + align16(n * 8);
+  const buf = runtime.reserve(at.out + n * n * 8);
+  new Float64Array(buf, at.Ut, n * n).set(Ut.subarray(0, n * n));
+  const wm = new Float64Array(buf, at.w, n);
+  for (let i = 0; i < n; i++) wm[i] = w[i]!;
+  k.reconstruct(at.Ut, at.w, at.out, n);
+  out.set(new Float64Array(buf, at.out, n * n));
+  return true;
+}
 
 /**
  * Runs tred2 then tql2 on W (n×n, the transposed input, overwritten with the eigenvectors as rows), d and e by the

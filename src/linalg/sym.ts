@@ -1,6 +1,7 @@
 import { RobustMetricError } from "../errors.js";
 import { eigh } from "./eigh.js";
-import type { Mat } from "./mat.js";
+import { reconstructUpperWasm } from "./eigh-kernel.js";
+import { type Mat, transpose } from "./mat.js";
 
 /**
  * Copies the upper triangle of the row-major n×n matrix C onto its lower triangle (C[i][j] = C[j][i] for j < i),
@@ -46,6 +47,11 @@ export function reconstruct(vectors: Mat, w: ArrayLike<number>): Mat {
   const n = vectors.rows;
   const U = vectors.data;
   const out = new Float64Array(n * n);
+  // the kernel wants the eigenvectors as rows; it sums each entry as the loop below does (same bits)
+  if (w.length === n && reconstructUpperWasm(transpose(vectors).data, w, out, n)) {
+    mirrorUpper(out, n);
+    return { rows: n, cols: n, data: out };
+  }
   for (let k = 0; k < w.length; k++) {
     const wk = w[k]!;
     if (wk === 0) continue;

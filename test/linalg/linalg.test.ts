@@ -13,6 +13,7 @@ import {
   mirrorUpper,
   outerSum,
   psdProject,
+  reconstruct,
   solveSpd,
   sqDistances,
   symFn,
@@ -208,7 +209,7 @@ describe("gemm backends", () => {
 });
 
 describe("eigh", () => {
-  it("WebAssembly and JavaScript tred2/tql2 give the same bits (sizes odd and even, zero blocks, ties, PSD)", () => {
+  it("WebAssembly and JavaScript tred2/tql2 and reconstruct give the same bits (sizes odd and even, zero blocks, ties, PSD)", () => {
     expect(linalgBackend()).toBe("wasm");
     const rng = new Rng(11);
     const cases: Mat[] = [];
@@ -234,6 +235,12 @@ describe("eigh", () => {
         const slow = eigh(a);
         expect(Array.from(fast.values)).toEqual(Array.from(slow.values));
         expect(Array.from(fast.vectors.data)).toEqual(Array.from(slow.vectors.data));
+        // U diag(w) Uᵀ with some weights clipped to 0, as psdProject does
+        const w = fast.values.map((v, k) => (k % 3 === 0 ? 0 : v));
+        setLinalgBackend("auto");
+        const r1 = reconstruct(fast.vectors, w).data;
+        setLinalgBackend("js");
+        expect(Array.from(reconstruct(fast.vectors, w).data)).toEqual(Array.from(r1));
       } finally {
         setLinalgBackend("auto");
       }

@@ -485,15 +485,25 @@ function kernelForms(P: number | null): Fn {
   };
   let columns: Code;
   if (P !== null) {
-    const parts: Code[] = [];
-    let c = 0;
-    for (; c + 3 < P; c += 4) parts.push(block(c, 4));
-    if (c + 1 < P) {
-      parts.push(block(c, 2));
-      c += 2;
-    }
-    if (c < P) parts.push(block(c, 1));
-    columns = cat(...parts);
+    // all columns at once: one accumulator per column pair (independent chains: one chain per block of columns
+    // waited on the adder's latency), each splat of x_ad used by every pair; the odd last column in "s"
+    const K = P >> 1;
+    for (let k = 0; k < K; k++) f.local(`y${k}`, V128);
+    columns = cat(
+      ...Array.from({ length: K }, (_, k) => f.set(`y${k}`, v128zero())),
+      f.set("s", f64c(0)),
+      overD(
+        cat(
+          f.set("xs", f64x2splat(xd())),
+          ...Array.from({ length: K }, (_, k) =>
+            f.set(`y${k}`, f64x2add(f.get(`y${k}`), f64x2mul(f.get("xs"), f.ldv("md", 2 * k)))),
+          ),
+          P & 1 ? f.set("s", f64add(f.get("s"), f64mul(xd(), f.ldf("md", P - 1)))) : [],
+        ),
+      ),
+      ...Array.from({ length: K }, (_, k) => f.stv("ya", 2 * k, f.get(`y${k}`))),
+      P & 1 ? f.stf("ya", P - 1, f.get("s")) : [],
+    );
   } else {
     const c = f.get("c");
     columns = cat(

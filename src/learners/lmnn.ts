@@ -133,15 +133,27 @@ export const lmnn: Learner = guarded({
     const refreshEvery = params.refresh as number;
     const eta = params.eta as number;
     const distanceScratch = {};
+    // Both solvers evaluate the new objective, with its gradient, at the very M of the re-selection next: the
+    // re-selection computes it once and the next evaluation takes it if the engine and M are unchanged to the bit.
+    let pending:
+      | { engine: TripletEngine; M: Float64Array; result: ReturnType<typeof evaluateTerms> }
+      | undefined;
     const reselect = (M: Mat, Z: Mat): boolean => {
       const before = evaluateTerms(state.engine, state.terms, M, false).value;
       const T = impostorTriplets(Z, y, targets, 1 + CANDIDATE_SLACK, distanceScratch);
       state = lmnnTerms(X, T, pairs, mu, pairs.a.length, [], state.engine);
-      const after = evaluateTerms(state.engine, state.terms, M, false).value;
-      return Math.abs(after - before) > eta * Math.abs(before);
+      const result = evaluateTerms(state.engine, state.terms, M, true);
+      pending = { engine: state.engine, M: M.data.slice(), result };
+      return Math.abs(result.value - before) > eta * Math.abs(before);
+    };
+    const evaluate = (M: Mat, withGradient: boolean) => {
+      const cached = pending;
+      pending = undefined;
+      if (cached && cached.engine === state.engine && sameBits(cached.M, M.data)) return cached.result;
+      return evaluateTerms(state.engine, state.terms, M, withGradient);
     };
     if (params.solver === "lbfgs") {
-      return lbfgsOnL(X, () => state, reselect, {
+      return lbfgsOnL(X, evaluate, reselect, {
         maxIter: params.maxIter as number,
         eta,
         fixed,
@@ -157,27 +169,23 @@ export const lmnn: Learner = guarded({
     // interval starts at one evaluation.
     let interval = 1;
     let nextRefresh = 2;
-    const res = projectedGradient(
-      { evaluate: (M, g) => evaluateTerms(state.engine, state.terms, M, g) },
-      X.cols,
-      {
-        maxIter: params.maxIter as number,
-        eta,
-        grow: params.stepGrowth as number,
-        onIteration: options.onIteration,
-        refresh: fixed
-          ? undefined
-          : (M, t, final) => {
-              if (!final && t < nextRefresh) return false;
-              const changed = reselect(M, metricOf(M).transform(X));
-              interval = changed
-                ? Math.max(1, interval >> 1)
-                : Math.min(2 * interval, MAX_INTERVAL_FACTOR * refreshEvery);
-              nextRefresh = t + interval;
-              return changed;
-            },
-      },
-    );
+    const res = projectedGradient({ evaluate }, X.cols, {
+      maxIter: params.maxIter as number,
+      eta,
+      grow: params.stepGrowth as number,
+      onIteration: options.onIteration,
+      refresh: fixed
+        ? undefined
+        : (M, t, final) => {
+            if (!final && t < nextRefresh) return false;
+            const changed = reselect(M, metricOf(M).transform(X));
+            interval = changed
+              ? Math.max(1, interval >> 1)
+              : Math.min(2 * interval, MAX_INTERVAL_FACTOR * refreshEvery);
+            nextRefresh = t + interval;
+            return changed;
+          },
+    });
     return {
       metric: metricOf(res.M),
       iterations: res.iterations,
@@ -189,6 +197,13 @@ export const lmnn: Learner = guarded({
     };
   },
 });
+
+/** Equal arrays, entry by entry as bits (−0 ≠ 0; no NaN arises here). */
+function sameBits(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (!Object.is(a[k], b[k])) return false;
+  return true;
+}
 
 /**
  * M = 0 minimises LMNN's objective when pulling the targets in costs more than the impostors' hinge (every target
@@ -223,7 +238,7 @@ function collapseWarning(M: ArrayLike<number>, X: Mat): string[] {
  */
 function lbfgsOnL(
   X: Mat,
-  current: () => ReturnType<typeof lmnnTerms>,
+  evaluate: (M: Mat, withGradient: boolean) => ReturnType<typeof evaluateTerms>,
   reselect: (M: Mat, Z: Mat) => boolean,
   o: {
     maxIter: number;
@@ -240,8 +255,7 @@ function lbfgsOnL(
   const f = (x: Float64Array, grad: Float64Array): number => {
     const L: Mat = { rows: p, cols: p, data: x };
     gemmAtB(L, L, M);
-    const { engine, terms } = current();
-    const r = evaluateTerms(engine, terms, M, true);
+    const r = evaluate(M, true);
     const LG = gemm(L, r.gradient!);
     for (let k = 0; k < grad.length; k++) grad[k] = 2 * LG.data[k]!;
     return r.value;

@@ -48,7 +48,7 @@ export function eigh(a: Mat): EighResult {
     tql2(n, W, d, e);
   }
   // ascending order, ties by original position so the result is deterministic
-  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => d[x]! - d[y]! || x - y);
+  const order = ascendingOrder(d);
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
   for (let k = 0; k < n; k++) {
@@ -57,6 +57,22 @@ export function eigh(a: Mat): EighResult {
     for (let i = 0; i < n; i++) vectors[i * n + k] = W[src * n + i]!;
   }
   return { values, vectors: { rows: n, cols: n, data: vectors } };
+}
+
+/** Indices sorting d ascending, ties by index (insertion sort: n is a matrix dimension, d often nearly sorted). */
+function ascendingOrder(d: Float64Array): Int32Array {
+  const order = new Int32Array(d.length);
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    let j = i;
+    // earlier indices come first among equal values, so only strictly larger values move up
+    while (j > 0 && d[order[j - 1]!]! > v) {
+      order[j] = order[j - 1]!;
+      j--;
+    }
+    order[j] = i;
+  }
+  return order;
 }
 
 /**

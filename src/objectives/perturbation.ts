@@ -374,13 +374,12 @@ export class TripletEngine {
     this.jlWeight = buf.jlW;
     // centre the columns: every quantity is a function of differences of rows, and centring keeps the Gram-form
     // distances and the Laplacian-form products free of the data's offset
+    // (row by row: each column's sum still runs over the rows in order, so the same bits as column by column)
     const x = buf.x;
-    for (let c = 0; c < p; c++) {
-      let sum = 0;
-      for (let a = 0; a < n; a++) sum += src[a * p + c]!;
-      const mean = n > 0 ? sum / n : 0;
-      for (let a = 0; a < n; a++) x[a * p + c] = src[a * p + c]! - mean;
-    }
+    const mean = new Float64Array(p);
+    for (let a = 0; a < n; a++) for (let c = 0; c < p; c++) mean[c]! += src[a * p + c]!;
+    for (let c = 0; c < p; c++) mean[c] = n > 0 ? mean[c]! / n : 0;
+    for (let a = 0; a < n; a++) for (let c = 0; c < p; c++) x[a * p + c] = src[a * p + c]! - mean[c]!;
   }
 
   /** Number of distinct pairs (i, j), (i, l) and extra pairs. */

@@ -85,7 +85,7 @@ export function projectedGradient(
     const proj = psdProject(step, clip);
     M = proj.matrix;
     eigenvalues = proj.values;
-    if (M.data.every((v) => v === 0)) {
+    if (allZero(M.data)) {
       converged = true;
       break;
     }
@@ -111,4 +111,9 @@ export function projectedGradient(
     alpha = F < trace[t - 2]! ? grow * alpha : Math.max(0.5 * alpha, 1e-4);
   }
   return { M, iterations: t, converged, trace, eigenvalues };
+}
+
+function allZero(a: Float64Array): boolean {
+  for (let k = 0; k < a.length; k++) if (a[k] !== 0) return false;
+  return true;
 }

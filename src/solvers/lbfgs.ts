@@ -24,6 +24,17 @@ export interface LbfgsResult {
   message: string;
 }
 
+/** max |v_i| (exact in any order); NaN when any entry is NaN, as Math.max would give. */
+function maxAbs(v: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) {
+    const a = Math.abs(v[i]!);
+    if (a > m) m = a;
+    else if (Number.isNaN(a)) return Number.NaN;
+  }
+  return m;
+}
+
 const dot = (a: Float64Array, b: Float64Array) => {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
@@ -64,7 +75,6 @@ export function lbfgs(
   const trace = [fx];
   const d = new Float64Array(n);
   const alpha = new Float64Array(m);
-  const maxAbs = (v: Float64Array) => v.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
   if (maxAbs(g) <= gradTol)
     return { x, value: fx, iterations: 0, converged: true, trace, message: "gradient below tolerance" };
   for (let it = 1; it <= maxIt; it++) {

@@ -25,8 +25,9 @@ const LBFGS_ROUND_MAX = 50;
 /**
  * Builds the engine and terms of LMNN for a triplet set: pull μ/|B| Σ_B d² and push (1 − μ)/N Σ_T [1 − DM]_+, with
  * N = |B| for refreshed impostors (|T| changes at every refresh; normalising by the fixed |B| keeps F comparable
- * across refreshes) and N = |T| for fixed triplets (the LMNN-PL authors' normalisation). `recycle`: the engine this
- * one replaces (its WebAssembly memory is reused; it must not be used again).
+ * across refreshes) and N = |T| for fixed triplets (the LMNN-PL authors' normalisation). `engine.recycle`: the
+ * engine this one replaces (its WebAssembly memory is reused; it must not be used again); `engine.jl: false` when
+ * no term will need q (see TripletEngine).
  */
 export function lmnnTerms(
   X: Mat,
@@ -35,9 +36,9 @@ export function lmnnTerms(
   mu: number,
   pushNorm: number,
   extra: TripletTerm[] = [],
-  recycle?: TripletEngine,
+  engineOptions: { recycle?: TripletEngine; jl?: boolean } = {},
 ): { engine: TripletEngine; terms: TripletTerm[]; hinge: LmnnHinge } {
-  const engine = new TripletEngine(X, triplets, pairs, recycle ? { recycle } : {});
+  const engine = new TripletEngine(X, triplets, pairs, engineOptions);
   const B = pairs.a.length;
   const hinge = new LmnnHinge(pushNorm > 0 ? (1 - mu) / pushNorm : 0);
   return { engine, terms: [new LmnnPull(B > 0 ? mu / B : 0), hinge, ...extra], hinge };
@@ -126,9 +127,19 @@ export const lmnn: Learner = guarded({
     let state: ReturnType<typeof lmnnTerms>;
     if (fixed) {
       const T = fixedTriplets(X, y, targets, params.v as number);
-      state = lmnnTerms(X, T, pairs, mu, T.anchor.length);
+      state = lmnnTerms(X, T, pairs, mu, T.anchor.length, [], { jl: false });
     } else {
-      state = lmnnTerms(X, impostorTriplets(X, y, targets, 1 + CANDIDATE_SLACK), pairs, mu, pairs.a.length);
+      state = lmnnTerms(
+        X,
+        impostorTriplets(X, y, targets, 1 + CANDIDATE_SLACK),
+        pairs,
+        mu,
+        pairs.a.length,
+        [],
+        {
+          jl: false,
+        },
+      );
     }
     const refreshEvery = params.refresh as number;
     const eta = params.eta as number;
@@ -141,7 +152,7 @@ export const lmnn: Learner = guarded({
     const reselect = (M: Mat, Z: Mat): boolean => {
       const before = evaluateTerms(state.engine, state.terms, M, false).value;
       const T = impostorTriplets(Z, y, targets, 1 + CANDIDATE_SLACK, distanceScratch);
-      state = lmnnTerms(X, T, pairs, mu, pairs.a.length, [], state.engine);
+      state = lmnnTerms(X, T, pairs, mu, pairs.a.length, [], { recycle: state.engine, jl: false });
       const result = evaluateTerms(state.engine, state.terms, M, true);
       pending = { engine: state.engine, M: M.data.slice(), result };
       return Math.abs(result.value - before) > eta * Math.abs(before);

@@ -260,6 +260,7 @@ export class TripletEngine {
   readonly kernels: Kernels;
 
   private hasQ = false;
+  private readonly hasJl: boolean;
   private hasMetric = false;
   private retired = false;
 
@@ -279,6 +280,8 @@ export class TripletEngine {
    *   or "js". `opts.specialise` (default true): use the wasm module compiled for this p (unrolled loops).
    *   `opts.recycle`: an engine that will not be used again; this one takes over its WebAssembly memory (cheaper
    *   than a new one for learners that rebuild their engine often), and the old one throws INTERNAL if used.
+   *   `opts.jl` (default true): index the (j, l) pairs; terms without q (LMNN's pull and hinge) do not need them,
+   *   and skipping them saves a third of the hashing when the engine is rebuilt at every impostor re-selection.
    * @throws RobustMetricError SHAPE_MISMATCH for arrays of different lengths; BAD_INPUT naming the first index
    *   that is not a row of X; NUMERICAL for a non-finite value in X.
    */
@@ -286,7 +289,12 @@ export class TripletEngine {
     X: Mat,
     triplets: TripletIndices,
     pairs?: { a: ArrayLike<number>; b: ArrayLike<number> },
-    opts: { backend?: "auto" | "wasm" | "js"; specialise?: boolean; recycle?: TripletEngine } = {},
+    opts: {
+      backend?: "auto" | "wasm" | "js";
+      specialise?: boolean;
+      recycle?: TripletEngine;
+      jl?: boolean;
+    } = {},
   ) {
     const { rows: n, cols: p } = X;
     this.n = n;
@@ -321,7 +329,9 @@ export class TripletEngine {
       }
     }
     const pairs0 = new PairSet(n, 2 * T + (pairs ? pairs.a.length : 0));
-    const jls0 = new PairSet(n, T);
+    const withJl = opts.jl ?? true;
+    this.hasJl = withJl;
+    const jls0 = new PairSet(n, withJl ? T : 0);
     const tIJ = new Int32Array(T);
     const tIL = new Int32Array(T);
     const tJL = new Int32Array(T);
@@ -331,7 +341,7 @@ export class TripletEngine {
       const l = row("triplet", t, triplets.impostor[t]!);
       tIJ[t] = pairs0.add(i, j);
       tIL[t] = pairs0.add(i, l);
-      tJL[t] = jls0.add(j, l);
+      if (withJl) tJL[t] = jls0.add(j, l);
     }
     const nExtra = pairs ? pairs.a.length : 0;
     const extra = new Int32Array(nExtra);
@@ -361,7 +371,7 @@ export class TripletEngine {
     for (let t = 0; t < T; t++) {
       buf.tIJ[t] = P.rank[tIJ[t]!]!;
       buf.tIL[t] = P.rank[tIL[t]!]!;
-      buf.tJL[t] = J.rank[tJL[t]!]!;
+      if (withJl) buf.tJL[t] = J.rank[tJL[t]!]!;
     }
     this.tripletIJ = buf.tIJ;
     this.tripletIL = buf.tIL;
@@ -424,6 +434,8 @@ export class TripletEngine {
     k.pairForms("pairs");
     k.differences();
     this.hasQ = opts.q === true;
+    if (this.hasQ && !this.hasJl)
+      throw new RobustMetricError("INTERNAL", "setMetric with q on an engine built without (j, l) pairs");
     if (this.hasQ) k.pairForms("jl");
     this.pairWeight.fill(0);
     this.jlWeight.fill(0);

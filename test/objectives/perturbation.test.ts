@@ -372,4 +372,23 @@ describe("TripletEngine backends", () => {
       previous = engine;
     }
   });
+
+  it("without (j, l) pairs: the same distances, hinge and gradient; q is refused", () => {
+    const { X, triplets, M } = randomProblem(30, 5, 600, 4);
+    const pairs = { a: triplets.anchor, b: triplets.target };
+    const run = (engine: TripletEngine) => {
+      engine.setMetric(M);
+      const hinge = engine.kernels.hinge(1, 0.5, true);
+      return {
+        hinge,
+        dist: Array.from(engine.dist),
+        dm: Array.from(engine.dm),
+        G: Array.from(engine.gradient().data),
+      };
+    };
+    const lean = new TripletEngine(X, triplets, pairs, { jl: false });
+    expect(run(lean)).toEqual(run(new TripletEngine(X, triplets, pairs)));
+    expect(lean.nJl).toBe(0);
+    expect(() => lean.setMetric(M, { q: true })).toThrow(/without \(j, l\) pairs/);
+  });
 });

@@ -6,10 +6,8 @@
 import {
   at8,
   type Code,
-  call,
   cat,
   decl,
-  F64,
   Fn,
   f64add,
   f64c,
@@ -65,30 +63,30 @@ function elementwise(f: Fn, k: string, from: Code, to: Code, pair: Code, single:
   );
 }
 
-/** hypot(x, y) as eigh.ts computes it (no Math.hypot: engines differ in its last bit). */
-function kernelHypot(): Fn {
-  const f = new Fn("hypot", decl("x:f64 y:f64"), decl("a:f64 b:f64 t:f64 res:f64"), F64, null);
-  f.body = cat(
-    f.set("a", f64abs(f.get("x"))),
-    f.set("b", f64abs(f.get("y"))),
+/**
+ * r ← hypot(x, y) as eigh.ts computes it (no Math.hypot: engines differ in its last bit), inline in the QL loop
+ * (a call per rotation cost more than the arithmetic). Uses the f64 locals ha, hb, ht.
+ */
+function hypotInto(f: Fn, r: string, x: Code, y: Code): Code {
+  return cat(
+    f.set("ha", f64abs(x)),
+    f.set("hb", f64abs(y)),
     ifElse(
-      f64gt(f.get("a"), f.get("b")),
+      f64gt(f.get("ha"), f.get("hb")),
       cat(
-        f.set("t", f64div(f.get("b"), f.get("a"))),
-        f.set("res", f64mul(f.get("a"), f64sqrt(f64add(f64c(1), f64mul(f.get("t"), f.get("t")))))),
+        f.set("ht", f64div(f.get("hb"), f.get("ha"))),
+        f.set(r, f64mul(f.get("ha"), f64sqrt(f64add(f64c(1), f64mul(f.get("ht"), f.get("ht")))))),
       ),
       ifElse(
-        f64eq(f.get("b"), f64c(0)),
-        f.set("res", f64c(0)),
+        f64eq(f.get("hb"), f64c(0)),
+        f.set(r, f64c(0)),
         cat(
-          f.set("t", f64div(f.get("a"), f.get("b"))),
-          f.set("res", f64mul(f.get("b"), f64sqrt(f64add(f64c(1), f64mul(f.get("t"), f.get("t")))))),
+          f.set("ht", f64div(f.get("ha"), f.get("hb"))),
+          f.set(r, f64mul(f.get("hb"), f64sqrt(f64add(f64c(1), f64mul(f.get("ht"), f.get("ht")))))),
         ),
       ),
     ),
-    f.get("res"),
   );
-  return f;
 }
 
 /** tred2(T, d, e, n): eigh.ts's tred2 on the transpose T (n×n row-major), d and e (n). */
@@ -303,7 +301,7 @@ function kernelTql2(): Fn {
     "tql2",
     decl("W d e n"),
     decl(
-      "l m i k iter r0 r1 a0 a1 vc:v128 vs:v128 w0:v128 w1:v128 f:f64 tst1:f64 g:f64 p:f64 r:f64 dl1:f64 h:f64 c:f64 c2:f64 c3:f64 el1:f64 s:f64 s2:f64 x0:f64 x1:f64",
+      "l m i k iter r0 r1 a0 a1 vc:v128 vs:v128 w0:v128 w1:v128 f:f64 tst1:f64 g:f64 p:f64 r:f64 dl1:f64 h:f64 c:f64 c2:f64 c3:f64 el1:f64 s:f64 s2:f64 x0:f64 x1:f64 ha:f64 hb:f64 ht:f64",
     ),
     I32,
     null,
@@ -317,7 +315,6 @@ function kernelTql2(): Fn {
   const l = () => f.get("l");
   const i = () => f.get("i");
   const lp1 = () => i32add(l(), i32c(1));
-  const hypot = (x: Code, y: Code) => call(0, x, y);
   const small = (x: Code) => f64gt(f64abs(x), f64mul(f64c(eps), f.get("tst1")));
   const rotate = cat(
     f.set("r0", i32add(f.get("W"), i32mul(i(), i32mul(n(), i32c(8))))),
@@ -358,7 +355,7 @@ function kernelTql2(): Fn {
     ifThen(i32lt(i32c(60), f.get("iter")), cat(i32add(l(), i32c(1)), [0x0f])),
     f.set("g", D(l())),
     f.set("p", f64div(f64sub(D(lp1()), f.get("g")), f64mul(f64c(2), E(l())))),
-    f.set("r", hypot(f.get("p"), f64c(1))),
+    hypotInto(f, "r", f.get("p"), f64c(1)),
     ifThen(f64lt(f.get("p"), f64c(0)), f.set("r", f64neg(f.get("r")))),
     setD(l(), f64div(E(l()), f64add(f.get("p"), f.get("r")))),
     setD(lp1(), f64mul(E(l()), f64add(f.get("p"), f.get("r")))),
@@ -384,7 +381,7 @@ function kernelTql2(): Fn {
         f.set("s2", f.get("s")),
         f.set("g", f64mul(f.get("c"), E(i()))),
         f.set("h", f64mul(f.get("c"), f.get("p"))),
-        f.set("r", hypot(f.get("p"), E(i()))),
+        hypotInto(f, "r", f.get("p"), E(i())),
         setE(i32add(i(), i32c(1)), f64mul(f.get("s"), f.get("r"))),
         f.set("s", f64div(E(i()), f.get("r"))),
         f.set("c", f64div(f.get("p"), f.get("r"))),
@@ -529,13 +526,7 @@ interface EighExports {
   reconstruct(Ut: number, w: number, out: number, n: number): void;
 }
 
-// hypot must stay function 0: tql2 calls it by index
-const runtime = new WasmRuntime<EighExports>(() => [
-  kernelHypot(),
-  kernelTred2(),
-  kernelTql2(),
-  kernelReconstruct(),
-]);
+const runtime = new WasmRuntime<EighExports>(() => [kernelTred2(), kernelTql2(), kernelReconstruct()]);
 
 /**
  * The upper triangle of U diag(w) Uᵀ into `out` (n×n; the lower triangle is left 0) from Ut = Uᵀ, by the kernel;

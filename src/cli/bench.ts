@@ -241,18 +241,34 @@ export async function runBench(run: BenchRun): Promise<ExperimentResult> {
       }
     }
   };
-  const res = await runExperimentParallel(run.datasets, run.config, store, {
-    onCell,
-    ...(run.threads !== undefined ? { threads: run.threads } : {}),
-  });
-  bar?.stop();
-  const doc = resultsDocument(res);
-  writeFileAtomic(join(run.out, "results.json"), `${JSON.stringify(doc, null, 1)}\n`);
-  writeFileAtomic(join(run.out, "results.md"), resultsMarkdown(doc));
-  if (run.report || run.png) {
-    await writeReport(doc, run.report, run.png ? join(run.out, "figures") : undefined);
+  // Ctrl-C / SIGTERM: the handler runs only between synchronous steps — after a cell file is written, never while
+  // (Node's default action ended the process at once, sometimes inside a write, leaving its temporary file). The
+  // cells are computed in a worker thread (or in this thread, returning to the event loop between cells), so the
+  // handler runs promptly, and it exits at once with the shell's status for the signal.
+  const onSignal = (sig: NodeJS.Signals) => {
+    bar?.stop();
+    process.exit(128 + (sig === "SIGINT" ? 2 : 15));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const res = await runExperimentParallel(run.datasets, run.config, store, {
+      onCell,
+      isolate: true,
+      ...(run.threads !== undefined ? { threads: run.threads } : {}),
+    });
+    bar?.stop();
+    const doc = resultsDocument(res);
+    writeFileAtomic(join(run.out, "results.json"), `${JSON.stringify(doc, null, 1)}\n`);
+    writeFileAtomic(join(run.out, "results.md"), resultsMarkdown(doc));
+    if (run.report || run.png) {
+      await writeReport(doc, run.report, run.png ? join(run.out, "figures") : undefined);
+    }
+    return res;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
-  return res;
 }
 
 /** Writes the HTML report and/or the PNG figures of a results document. */

@@ -444,6 +444,34 @@ export function runExperiment(
   store: CellStore,
   onCell?: CellProgress,
 ): ExperimentResult {
+  const steps = experimentSteps(datasets, cfg, store, onCell);
+  for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
+}
+
+/**
+ * {@link runExperiment} that returns to the event loop after every computed cell, so that a signal handler can run
+ * between cells (a command-line run interrupted there leaves only whole cell files).
+ */
+export async function runExperimentAsync(
+  datasets: Dataset[],
+  cfg: ExperimentConfig,
+  store: CellStore,
+  onCell?: CellProgress,
+): Promise<ExperimentResult> {
+  const steps = experimentSteps(datasets, cfg, store, onCell);
+  for (let r = steps.next(); ; r = steps.next()) {
+    if (r.done) return r.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The cells in plan order, yielding after each one it computes. */
+function* experimentSteps(
+  datasets: Dataset[],
+  cfg: ExperimentConfig,
+  store: CellStore,
+  onCell?: CellProgress,
+): Generator<void, ExperimentResult, void> {
   checkExperiment(datasets, cfg);
   const plan = planCells(datasets, cfg);
   const computer = new CellComputer(datasets, cfg);
@@ -452,6 +480,7 @@ export function runExperiment(
   let skipped = 0;
   for (const c of plan) {
     let cell = store.get(c.id, c.hash);
+    const fresh = !cell;
     if (cell) skipped++;
     else {
       cell = computer.compute(datasets.indexOf(c.ds), c.split, c.method);
@@ -460,6 +489,7 @@ export function runExperiment(
     }
     cells.push(cell);
     onCell?.({ done: cells.length, total: plan.length, computed, skipped, cell });
+    if (fresh) yield;
   }
   return { config: cfg, datasets: datasets.map(datasetInfo), cells, computed, skipped };
 }

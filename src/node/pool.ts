@@ -15,7 +15,7 @@ import {
   type ExperimentConfig,
   type ExperimentResult,
   planCells,
-  runExperiment,
+  runExperimentAsync,
 } from "../eval/runner.js";
 
 /** A unit of work: the missing methods of one (data set, split), so a worker prepares that split once. */
@@ -83,12 +83,18 @@ export interface PoolOptions {
   onCell?: CellProgress;
   /** Creates a worker (default: {@link threadWorker} on the compiled worker script). */
   spawn?: (data: WorkerData) => PoolWorker;
+  /**
+   * Compute even a single thread's cells in a worker, so that this thread stays free for signal handlers (the CLI
+   * stops at once on Ctrl-C and never in the middle of writing a cell). Without a worker script the cells run in
+   * this thread, returning to the event loop after each one.
+   */
+  isolate?: boolean;
 }
 
 /**
  * {@link runExperiment} on a pool of workers. Finished cells come back to this thread, which stores each one as it
- * arrives and returns all cells in plan order. With one thread, or when no compiled worker script exists (running
- * from TypeScript sources), it runs in this thread. Errors in a worker stop the pool and are rethrown with their
+ * arrives and returns all cells in plan order. With one thread (unless `isolate`), or when no compiled worker script
+ * exists (running from TypeScript sources), it runs in this thread, returning to the event loop between cells. Errors in a worker stop the pool and are rethrown with their
  * code; cells finished before stay stored.
  *
  * @throws RobustMetricError as {@link runExperiment}.
@@ -119,7 +125,8 @@ export async function runExperimentParallel(
   const script = workerScript();
   const spawn = opts.spawn ?? (script ? (d: WorkerData) => threadWorker(d, script) : undefined);
   const threads = Math.min(opts.threads ?? availableParallelism(), tasks.length);
-  if (threads <= 1 || !spawn) return runExperiment(datasets, cfg, store, opts.onCell);
+  if (!spawn || tasks.length === 0 || (threads <= 1 && !opts.isolate))
+    return runExperimentAsync(datasets, cfg, store, opts.onCell);
 
   const skipped = have.size;
   let computed = 0;

@@ -15,6 +15,7 @@ import {
   fnv64,
   MemoryCellStore,
   runExperiment,
+  runExperimentAsync,
 } from "../../src/eval/runner.js";
 import {
   candidateSet,
@@ -49,6 +50,27 @@ const cfg = (over: Partial<ExperimentConfig> = {}): ExperimentConfig => ({
   noiseRepeats: 2,
   radii: [0, 0.1],
   ...over,
+});
+
+describe("runExperimentAsync", () => {
+  it("gives runExperiment's cells, returning to the event loop after each computed one", async () => {
+    const ds = [small(1, "a")];
+    const sync = runExperiment(ds, cfg(), new MemoryCellStore());
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    const seen: number[] = [];
+    let res: Awaited<ReturnType<typeof runExperimentAsync>>;
+    try {
+      res = await runExperimentAsync(ds, cfg(), new MemoryCellStore(), ({ done }) => seen.push(done));
+    } finally {
+      clearInterval(timer);
+    }
+    const strip = (c: CellResult) => ({ ...c, fitSeconds: 0, seconds: 0 });
+    expect(res.cells.map(strip)).toEqual(sync.cells.map(strip));
+    expect(seen).toEqual([1, 2, 3, 4]);
+    // the event loop ran between cells (an interval fired), as a signal handler would
+    expect(turns).toBeGreaterThan(0);
+  });
 });
 
 describe("hashing and keys", () => {

@@ -1,7 +1,7 @@
 import { RobustMetricError } from "../errors.js";
 import { forEachDistanceRow, rowDist } from "../linalg/distance.js";
 import type { Mat } from "../linalg/mat.js";
-import { type AxesCache, impostorCandidates } from "./impostor-kernel.js";
+import { type AxesCache, type Candidates, impostorCandidates } from "./impostor-kernel.js";
 
 /** Target neighbours: for anchor i, `index[start[i] .. start[i+1])` are its same-class neighbours, nearest first. */
 export interface TargetNeighbours {
@@ -124,6 +124,33 @@ export function impostorTriplets(
   margin = 1,
   scratch: { buffer?: Float64Array; axes?: AxesCache } = {},
 ): Triplets {
+  return impostorSearch(Z, y, targets, margin, scratch, false);
+}
+
+/**
+ * {@link impostorTriplets} with the candidates from the full distance matrix, row by row (the search without
+ * WebAssembly). A learner that re-selects often passes the same `scratch` each time: the n×n distance buffer is
+ * then allocated once, not faulted in afresh (21 MB for 1617 points) at every call.
+ */
+export function impostorTripletsDense(
+  Z: Mat,
+  y: Int32Array,
+  targets: TargetNeighbours,
+  margin = 1,
+  scratch: { buffer?: Float64Array } = {},
+): Triplets {
+  return impostorSearch(Z, y, targets, margin, scratch, true);
+}
+
+/** The radii, the candidates (by the kernel unless `dense` or unavailable), then the triplets inside the margin. */
+function impostorSearch(
+  Z: Mat,
+  y: Int32Array,
+  targets: TargetNeighbours,
+  margin: number,
+  scratch: { buffer?: Float64Array; axes?: AxesCache },
+  dense: boolean,
+): Triplets {
   const { rows: n, cols: p } = Z;
   const tdist = new Float64Array(targets.index.length);
   const rad = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
@@ -140,9 +167,8 @@ export function impostorTriplets(
     }
     rad[i] = radius + margin;
   }
-  scratch.axes ??= {};
-  const cand = impostorCandidates(Z, y, rad, scratch.axes);
-  if (!cand) return impostorTripletsDense(Z, y, targets, margin, scratch);
+  const cand =
+    (!dense && impostorCandidates(Z, y, rad, (scratch.axes ??= {}))) || denseCandidates(Z, y, rad, scratch);
   const a: number[] = [];
   const t: number[] = [];
   const l: number[] = [];
@@ -151,6 +177,7 @@ export function impostorTriplets(
     const q = cand.other[c]!;
     const d = cand.dist[c]!;
     for (let s = targets.start[i]!; s < targets.start[i + 1]!; s++) {
+      // only triplets inside the hinge (or near it) can be active
       if (d < tdist[s]! + margin) {
         a.push(i);
         t.push(targets.index[s]!);
@@ -161,46 +188,30 @@ export function impostorTriplets(
   return { anchor: Int32Array.from(a), target: Int32Array.from(t), impostor: Int32Array.from(l) };
 }
 
-/**
- * {@link impostorTriplets} from the full distance matrix, row by row. A learner that re-selects often passes the
- * same `scratch` each time: the n×n distance buffer is then allocated once, not faulted in afresh (21 MB for 1617
- * points) at every call.
- */
-export function impostorTripletsDense(
+/** {@link impostorCandidates} from the full distance matrix (its entries have the bits of the kernel's). */
+function denseCandidates(
   Z: Mat,
   y: Int32Array,
-  targets: TargetNeighbours,
-  margin = 1,
-  scratch: { buffer?: Float64Array } = {},
-): Triplets {
+  rad: Float64Array,
+  scratch: { buffer?: Float64Array },
+): Candidates {
   const a: number[] = [];
-  const t: number[] = [];
-  const l: number[] = [];
+  const b: number[] = [];
+  const dist: number[] = [];
   forEachDistanceRow(
     Z,
     (i, d) => {
-      const s0 = targets.start[i]!;
-      const s1 = targets.start[i + 1]!;
-      if (s1 === s0) return;
-      let radius = 0;
-      for (let s = s0; s < s1; s++) radius = Math.max(radius, d[targets.index[s]!]!);
-      radius += margin;
+      const radius = rad[i]!;
       const c = y[i]!;
       for (let q = 0; q < d.length; q++) {
         // the distance test first: it rejects most points and is predictable, the class test is not
         if (!(d[q]! < radius) || y[q] === c) continue;
-        for (let s = s0; s < s1; s++) {
-          const j = targets.index[s]!;
-          // only triplets inside the hinge (or near it) can be active
-          if (d[q]! < d[j]! + margin) {
-            a.push(i);
-            t.push(j);
-            l.push(q);
-          }
-        }
+        a.push(i);
+        b.push(q);
+        dist.push(d[q]!);
       }
     },
     scratch,
   );
-  return { anchor: Int32Array.from(a), target: Int32Array.from(t), impostor: Int32Array.from(l) };
+  return { anchor: Int32Array.from(a), other: Int32Array.from(b), dist: Float64Array.from(dist) };
 }

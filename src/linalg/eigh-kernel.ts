@@ -9,15 +9,19 @@ import {
   cat,
   decl,
   Fn,
+  f64abs,
   f64add,
   f64c,
   f64div,
+  f64eq,
   f64gt,
   f64load,
   f64lt,
   f64max,
   f64mul,
   f64ne,
+  f64neg,
+  f64sqrt,
   f64store,
   f64sub,
   f64x2add,
@@ -37,11 +41,6 @@ import {
   whileLoop,
 } from "./wasm-encoder.js";
 import { align16, WasmRuntime } from "./wasm-linalg.js";
-
-const f64abs = (a: Code): Code => [...a, 0x99];
-const f64sqrt = (a: Code): Code => [...a, 0x9f];
-const f64neg = (a: Code): Code => [...a, 0x9a];
-const f64eq = (a: Code, b: Code): Code => [...a, ...b, 0x61];
 
 /** for (i = from; i > downTo; i--) body   (descending) */
 function forDown(f: Fn, i: string, from: Code, downTo: Code, body: Code): Code {

@@ -55,6 +55,9 @@ export const i32eq = bin(0x46);
 export const i32shrs = bin(0x75);
 export const i32truncf64s = (a: Code): Code => [...a, 0xaa];
 export const f64floor = (a: Code): Code => [...a, 0x9c];
+export const f64abs = (a: Code): Code => [...a, 0x99];
+export const f64neg = (a: Code): Code => [...a, 0x9a];
+export const f64sqrt = (a: Code): Code => [...a, 0x9f];
 export const f64le = bin(0x65);
 export const f64eq = bin(0x61);
 /** cond ? a : b (both evaluated). */

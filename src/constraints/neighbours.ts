@@ -167,8 +167,8 @@ function impostorSearch(
     }
     rad[i] = radius + margin;
   }
-  const cand =
-    (!dense && impostorCandidates(Z, y, rad, (scratch.axes ??= {}))) || denseCandidates(Z, y, rad, scratch);
+  scratch.axes ??= {};
+  const cand = (!dense && impostorCandidates(Z, y, rad, scratch.axes)) || denseCandidates(Z, y, rad, scratch);
   const a: number[] = [];
   const t: number[] = [];
   const l: number[] = [];

@@ -14,6 +14,7 @@
  *   index), into `indices` and `dists` (m×k, row-major), as `KNeighborsClassifier.kneighbors` finds them.
  */
 export type RowTask =
+  | WasmGemmTask
   | {
       name: "sqDistances";
       A: Float64Array;
@@ -35,6 +36,26 @@ export type RowTask =
       indices: Int32Array;
       dists: Float64Array;
     };
+
+/**
+ * C = A·B (m×k times k×n, row-major Float64) inside a shared WebAssembly memory, by the gemm kernel of
+ * wasm-linalg (`kernelGemm`), whose every entry is summed over k in ascending order whatever rows a call covers:
+ * so rows of C split among threads give the bits of one call. `a`, `b`, `c` are byte offsets in `memory`; the
+ * threads run their own instance of the kernel on that memory, and the calling thread computes its share with
+ * `own(r0, r1)` (its own instance, rows [r0, r1)). A pool declines the task when the memory is not shared.
+ */
+export interface WasmGemmTask {
+  name: "wasmGemm";
+  /** A WebAssembly.Memory created with `shared: true` (its buffer is a SharedArrayBuffer). */
+  memory: { buffer: ArrayBufferLike };
+  a: number;
+  b: number;
+  c: number;
+  m: number;
+  k: number;
+  n: number;
+  own: (r0: number, r1: number) => void;
+}
 
 /**
  * Runs {@link RowTask}s on several threads, synchronously: `run` returns when the whole output is written.
@@ -78,12 +99,13 @@ export function rowParallel(): RowParallel | undefined {
 }
 
 /**
- * Multiply-adds of a task (the distance pairs times d; half the pairs for a symmetric distance matrix): what
- * the pool's single-thread threshold is compared with.
+ * Multiply-adds of a task (the distance pairs times d, half the pairs for a symmetric distance matrix; m·k·n for a
+ * product): what the pool's single-thread threshold is compared with.
  *
  * @example taskWork({ name: "sqDistances", A, B: A, C, m: 2000, n: 2000, d: 50, symmetric: true }) // 1e8
  */
 export function taskWork(task: RowTask): number {
+  if (task.name === "wasmGemm") return task.m * task.k * task.n;
   const pairs = task.name === "sqDistances" && task.symmetric ? (task.m * (task.n + 1)) / 2 : task.m * task.n;
   return pairs * Math.max(1, task.d);
 }

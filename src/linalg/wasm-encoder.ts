@@ -263,8 +263,11 @@ export const ifElse = (cond: Code, then: Code, otherwise: Code): Code =>
 /** Σ of the two lanes of a v128 local. */
 export const laneSum = (f: Fn, v: string): Code => f64add(f64x2lane(f.get(v), 0), f64x2lane(f.get(v), 1));
 
-/** Assembles a module from functions: memory imported as env.mem (at least one page), one export per function. */
-export function assembleModule(fns: Fn[]): Uint8Array {
+/**
+ * Assembles a module from functions: memory imported as env.mem (at least one page; `shared`: a shared memory, which
+ * worker threads can run the same kernels on), one export per function.
+ */
+export function assembleModule(fns: Fn[], opts: { shared?: boolean } = {}): Uint8Array {
   const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
   const types = fns.map((f) =>
     cat([0x60], vec(f.paramTypes.map((t) => [t])), vec(f.result ? [[f.result]] : [])),
@@ -273,7 +276,17 @@ export function assembleModule(fns: Fn[]): Uint8Array {
     cat(
       [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
       section(1, vec(types)),
-      section(2, vec([cat(name("env"), name("mem"), [0x02, 0x00], uleb(1))])),
+      // memory import: flags 0 (minimum 1 page), or 3 (shared, with the wasm32 maximum: any shared memory fits)
+      section(
+        2,
+        vec([
+          cat(
+            name("env"),
+            name("mem"),
+            opts.shared ? cat([0x02, 0x03], uleb(1), uleb(MAX_PAGES)) : cat([0x02, 0x00], uleb(1)),
+          ),
+        ]),
+      ),
       section(3, vec(fns.map((_, k) => uleb(k)))),
       section(7, vec(fns.map((f, k) => cat(name(f.exportName), [0x00], uleb(k))))),
       section(10, vec(fns.map((f) => f.encode()))),
@@ -281,15 +294,23 @@ export function assembleModule(fns: Fn[]): Uint8Array {
   );
 }
 
+/** Pages (64 KiB) of the largest wasm32 memory: the maximum a shared memory import declares. */
+export const MAX_PAGES = 65536;
+
 /**
  * The part of the WebAssembly JS API used here, typed locally: the project compiles against ES2022 without the DOM
  * library, and the global may be missing altogether (then the JS kernels are used).
  */
+
 export interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
+  Memory: new (descriptor: {
+    initial: number;
+    maximum?: number;
+    shared?: boolean;
+  }) => { buffer: ArrayBuffer; grow(pages: number): number };
 }
 
 /** The runtime's WebAssembly API, or undefined. */

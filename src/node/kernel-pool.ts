@@ -1,4 +1,5 @@
-// A synchronous fork-join pool of worker threads for the row-parallel kernels (squared distances, k-NN queries).
+// A synchronous fork-join pool of worker threads for the row-parallel kernels (squared distances, k-NN queries, and
+// the TripletEngine's products, which run on the engine's own shared WebAssembly memory without copies).
 // The calling thread copies the operands into shared memory, wakes the threads through Atomics.notify, computes
 // its own share of the rows and blocks in Atomics.wait until the others are done, so the kernels' API stays
 // synchronous. Every output row is computed by the single-thread code, hence the same bits with any thread count.
@@ -20,6 +21,7 @@ import {
   runRows,
   type SharedViews,
   sharedViews,
+  spinWhile,
   TASK,
 } from "./kernel-worker.js";
 
@@ -98,6 +100,8 @@ export class KernelPool implements RowParallel {
   private readonly ctrlBuffer = new SharedArrayBuffer(CTRL_BYTES);
   private arena = new SharedArrayBuffer(8);
   private arenaGen = 0;
+  private memory: object | undefined;
+  private memoryGen = 0;
   private views: SharedViews;
   private workers: Thread[] = [];
   private busy = false;
@@ -161,6 +165,20 @@ export class KernelPool implements RowParallel {
    */
   run(task: RowTask): boolean {
     if (this.closed || this.busy || this.threads < 2 || taskWork(task) < this.minWork) return false;
+    if (task.name === "wasmGemm") {
+      const { memory, a, b, c, m, k, n, own } = task;
+      if (!(memory.buffer instanceof SharedArrayBuffer)) return false;
+      return this.dispatch(TASK.WASM_GEMM, m, undefined, {
+        need: 1,
+        params: { [PARAM.M]: m, [PARAM.K]: k, [PARAM.N]: n },
+        offsets: { A: a, B: b, C: c, I: 0 },
+        direct: {},
+        prepare: () => this.shareMemory(memory),
+        own,
+        copyIn: () => {},
+        copyOut: () => {},
+      });
+    }
     if (task.name === "sqDistances") {
       const { A, B, C, m, n, d, symmetric } = task;
       const aAt = 0;
@@ -311,6 +329,10 @@ export class KernelPool implements RowParallel {
       copyIn: (f64: Float64Array) => void;
       /** Copies the threads' rows — [from, rows) — of the arena outputs to the caller's. */
       copyOut: (f64: Float64Array, i32: Int32Array, from: number) => void;
+      /** Runs once the threads are started, before the task is posted. */
+      prepare?: () => void;
+      /** Computes the calling thread's rows [r0, r1) (instead of runRows on the arena). */
+      own?: (r0: number, r1: number) => void;
     },
   ): boolean {
     const first = this.workers.length === 0;
@@ -334,6 +356,7 @@ export class KernelPool implements RowParallel {
     if (parts < 2) return false;
     this.busy = true;
     try {
+      job.prepare?.();
       this.ensureArena(job.need);
       const v = this.views;
       job.copyIn(v.f64);
@@ -363,7 +386,8 @@ export class KernelPool implements RowParallel {
 
       let own: unknown;
       try {
-        runRows(v, bounds[0]!, bounds[1]!, () => {}, false, job.direct);
+        if (job.own) job.own(bounds[0]!, bounds[1]!);
+        else runRows(v, bounds[0]!, bounds[1]!, () => {}, false, job.direct);
       } catch (e) {
         own = e;
       }
@@ -392,6 +416,8 @@ export class KernelPool implements RowParallel {
     for (;;) {
       const pending = Atomics.load(c, CTRL.PENDING);
       if (pending === 0) return;
+      spinWhile(c, CTRL.PENDING, pending);
+      if (Atomics.load(c, CTRL.PENDING) !== pending) continue;
       if (Atomics.wait(c, CTRL.PENDING, pending, 250) !== "timed-out") continue;
       const now = performance.now();
       const b = Atomics.load(c, CTRL.BEAT);
@@ -412,6 +438,18 @@ export class KernelPool implements RowParallel {
     void this.close();
   }
 
+  /**
+   * Sends a shared WebAssembly memory to the threads when it is not the one they have (they instantiate the gemm
+   * kernel on it). Only the last memory is kept: alternating memories would re-send them, which no caller does.
+   */
+  private shareMemory(memory: object): void {
+    if (memory === this.memory) return;
+    this.memory = memory;
+    this.memoryGen++;
+    for (const w of this.workers) if (!w.dead) w.port.postMessage({ memory, memoryGen: this.memoryGen });
+    Atomics.store(this.views.ctrl, CTRL.MEMORY, this.memoryGen);
+  }
+
   /** A large enough operand buffer, sent to the threads when it is replaced (before the task that needs it). */
   private ensureArena(float64s: number): void {
     if (this.arena.byteLength >= float64s * 8) return;
@@ -429,7 +467,8 @@ let active: KernelPool | undefined;
 
 /**
  * Creates the process's kernel pool once and registers it with {@link setRowParallel}, so sqDistances,
- * forEachDistanceRow and k-NN queries above the threshold use all threads (bit-identical to one). Later calls
+ * forEachDistanceRow, k-NN queries and the products of TripletEngines built afterwards (p > 48: LMNN, LMNN-PL on
+ * digits-sized data) above the threshold use all threads (bit-identical to one). Later calls
  * return the same pool. Returns undefined — kernels stay on one thread — when the thread count is 1 or no compiled
  * worker script exists (running from TypeScript sources, unless `script` is given). `env` is where
  * ROBUST_METRIC_THREADS is read (default `process.env`).

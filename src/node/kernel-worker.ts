@@ -5,7 +5,8 @@ import { type MessagePort, receiveMessageOnPort, workerData } from "node:worker_
 import { RobustMetricError } from "../errors.js";
 import { sqDistances } from "../linalg/distance.js";
 import type { Mat } from "../linalg/mat.js";
-import { setLinalgBackend } from "../linalg/wasm-linalg.js";
+import { assembleModule, compileModule, wasmApi } from "../linalg/wasm-encoder.js";
+import { kernelGemm, setLinalgBackend } from "../linalg/wasm-linalg.js";
 import { KNeighborsClassifier } from "../neighbors/knn.js";
 
 /** Int32 slots of the control buffer. */
@@ -20,6 +21,8 @@ export const CTRL = {
   BEAT: 3,
   /** Generation of the shared operand buffer (a new one is sent to the threads through their ports). */
   ARENA: 4,
+  /** Generation of the shared WebAssembly memory of wasmGemm tasks (sent through the ports like the arena). */
+  MEMORY: 5,
   /** Thread t works on rows [RANGE + 2t, RANGE + 2t + 1) of the current task. */
   RANGE: 16,
   /** PART + t: the generation thread t takes part in (a thread started late skips the tasks before it). */
@@ -49,7 +52,10 @@ export const PARAM = {
   D: 3,
   K: 4,
   SYMMETRIC: 5,
-  /** Operand offsets in Float64 elements of the arena (INDICES too: the Int32 view starts there, doubled). */
+  /**
+   * Operand offsets in Float64 elements of the arena (INDICES too: the Int32 view starts there, doubled); byte
+   * offsets in the shared WebAssembly memory for WASM_GEMM.
+   */
   A: 6,
   B: 7,
   C: 8,
@@ -60,8 +66,11 @@ export const PARAM = {
   FAULT_ROW: 12,
 } as const;
 
-/** Task codes. */
-export const TASK = { SQ_DISTANCES: 1, KNEIGHBORS: 2, FAULT: 3 } as const;
+/**
+ * Task codes. WASM_GEMM: C = A·B in the shared WebAssembly memory last sent (PARAM.A/B/C are byte offsets there,
+ * M, K, N the shapes), rows of C split.
+ */
+export const TASK = { SQ_DISTANCES: 1, KNEIGHBORS: 2, FAULT: 3, WASM_GEMM: 4 } as const;
 
 /** Faults a test can inject into the thread owning a row: a RobustMetricError, another error, or a thread exit. */
 export const FAULT = { ROBUST: 1, TYPE: 2, EXIT: 3 } as const;
@@ -90,6 +99,20 @@ export function sharedViews(ctrl: SharedArrayBuffer, arena: SharedArrayBuffer): 
 const SYM_CHUNK = 64;
 /** Distance work (multiply-adds) per chunk of other tasks: small enough for frequent heartbeats. */
 const CHUNK_WORK = 1 << 24;
+
+/** This thread's gemm kernel instance on the shared WebAssembly memory of WASM_GEMM tasks (set by `serve`). */
+let sharedGemm: ((a: number, b: number, c: number, m: number, k: number, n: number) => void) | undefined;
+/** The gemm kernel's module with a shared memory import, compiled at the first shared memory (null: unavailable). */
+let sharedGemmModule: object | null | undefined;
+
+/** Instantiates the gemm kernel on a shared memory; undefined when WebAssembly refuses it. */
+function gemmOn(memory: object): typeof sharedGemm {
+  if (sharedGemmModule === undefined)
+    sharedGemmModule = compileModule(() => assembleModule([kernelGemm()], { shared: true }));
+  if (!sharedGemmModule || !wasmApi) return undefined;
+  const inst = new wasmApi.Instance(sharedGemmModule, { env: { mem: memory } });
+  return (inst.exports as { gemm: NonNullable<typeof sharedGemm> }).gemm;
+}
 
 /** Scratch buffers of this thread, kept between tasks. */
 const scratch = { diag: new Float64Array(0), rect: new Float64Array(0) };
@@ -156,6 +179,18 @@ export function runRows(
       KNeighborsClassifier.kneighborsRows(Q, Z, k, c0, Math.min(r1, c0 + step), indices, dists);
       beat();
     }
+  } else if (task === TASK.WASM_GEMM) {
+    if (!sharedGemm)
+      throw new RobustMetricError("INTERNAL", "kernel pool: no shared WebAssembly memory received");
+    const k = p[PARAM.K]!;
+    const a = p[PARAM.A]!;
+    const c = p[PARAM.C]!;
+    const step = Math.max(1, Math.floor(CHUNK_WORK / Math.max(1, k * n)));
+    for (let c0 = r0; c0 < r1; c0 += step) {
+      const c1 = Math.min(r1, c0 + step);
+      sharedGemm(a + 8 * c0 * k, p[PARAM.B]!, c + 8 * c0 * n, c1 - c0, k, n);
+      beat();
+    }
   } else if (task === TASK.FAULT) {
     const row = p[PARAM.FAULT_ROW]!;
     if (row < r0 || row >= r1) return;
@@ -210,7 +245,10 @@ export interface KernelWorkerData {
   ctrl: SharedArrayBuffer;
   arena: SharedArrayBuffer;
   arenaGen: number;
-  /** Receives {arena, arenaGen} when the pool replaces its operand buffer. */
+  /**
+   * Receives {arena, arenaGen} when the pool replaces its operand buffer, {memory, memoryGen} when a WASM_GEMM
+   * task names another shared WebAssembly memory.
+   */
   port: MessagePort;
 }
 
@@ -235,10 +273,24 @@ export function readError(v: SharedViews, t: number): { code: string; message: s
   return JSON.parse(new TextDecoder().decode(bytes)) as { code: string; message: string };
 }
 
+/**
+ * How long a thread, or the calling thread joining a task, polls a control slot before it sleeps in Atomics.wait:
+ * waking from the futex costs about 0.1 ms here, as much as half of a 64×1258×64 product, and fits issue such
+ * tasks back to back (LMNN's two products per step). Polling this long after a task costs at most this much CPU.
+ */
+export const SPIN_MS = 1;
+
+/** Polls `ctrl[slot]` while it equals `value`, for at most {@link SPIN_MS}. */
+export function spinWhile(ctrl: Int32Array, slot: number, value: number): void {
+  const until = performance.now() + SPIN_MS;
+  while (Atomics.load(ctrl, slot) === value && performance.now() < until) {}
+}
+
 /** The loop of a pool thread: wait for a generation, work on this thread's rows if it takes part, report. */
 function serve(data: KernelWorkerData): void {
   const t = data.t;
   let arenaGen = data.arenaGen;
+  let memoryGen = 0;
   let v = sharedViews(data.ctrl, data.arena);
   const ctrl = v.ctrl;
   const beat = () => {
@@ -248,24 +300,35 @@ function serve(data: KernelWorkerData): void {
   Atomics.store(ctrl, CTRL.READY + t, 1);
   Atomics.notify(ctrl, CTRL.READY + t);
   for (;;) {
+    spinWhile(ctrl, CTRL.GEN, seen);
     Atomics.wait(ctrl, CTRL.GEN, seen);
     const gen = Atomics.load(ctrl, CTRL.GEN);
     if (gen === seen) continue;
     seen = gen;
     if (Atomics.load(ctrl, CTRL.STOP) === 1) return;
-    // a new operand buffer is posted before the task that first needs it; every thread drains its port, taking
-    // part or not, so no replaced buffer stays queued
-    while (arenaGen !== Atomics.load(ctrl, CTRL.ARENA)) {
+    // a new operand buffer or shared memory is posted before the task that first needs it; every thread drains
+    // its port, taking part or not, so no replaced buffer stays queued
+    while (arenaGen !== Atomics.load(ctrl, CTRL.ARENA) || memoryGen !== Atomics.load(ctrl, CTRL.MEMORY)) {
       const msg = receiveMessageOnPort(data.port)?.message as
         | { arena: SharedArrayBuffer; arenaGen: number }
+        | { memory: object; memoryGen: number }
         | undefined;
       if (!msg) break;
-      arenaGen = msg.arenaGen;
-      v = sharedViews(data.ctrl, msg.arena);
+      if ("arena" in msg) {
+        arenaGen = msg.arenaGen;
+        v = sharedViews(data.ctrl, msg.arena);
+      } else {
+        memoryGen = msg.memoryGen;
+        try {
+          sharedGemm = gemmOn(msg.memory);
+        } catch {
+          sharedGemm = undefined;
+        }
+      }
     }
     if (Atomics.load(ctrl, CTRL.PART + t) !== gen) continue;
     try {
-      if (arenaGen !== Atomics.load(ctrl, CTRL.ARENA))
+      if (arenaGen !== Atomics.load(ctrl, CTRL.ARENA) || memoryGen !== Atomics.load(ctrl, CTRL.MEMORY))
         throw new RobustMetricError("INTERNAL", `kernel pool thread ${t}: operand buffer not received`);
       setLinalgBackend(v.params[PARAM.JS] === 1 ? "js" : "auto");
       runRows(v, ctrl[CTRL.RANGE + 2 * t]!, ctrl[CTRL.RANGE + 2 * t + 1]!, beat, true);

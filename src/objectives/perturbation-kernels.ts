@@ -10,6 +10,7 @@
 // Layouts: x, y, h are n×p row-major; m, g are p×p row-major; pairs and (j, l) pairs are in CSR form by their
 // first point (B = second points, start = offsets); counts is [violated or active, active].
 
+import { rowParallel } from "../linalg/parallel.js";
 import {
   assembleModule,
   at4,
@@ -44,6 +45,7 @@ import {
   ifThen,
   type Lane,
   laneSum,
+  MAX_PAGES,
   V128,
   v128load,
   v128store,
@@ -144,8 +146,10 @@ export function createKernels(
   recycle?: Kernels,
 ): Kernels {
   if (backend !== "js") {
-    const mod = wasmModule(sizes.p, specialise);
-    if (mod) return wasmKernels(mod, sizes, recycle?.instance?.mod === mod ? recycle.instance : undefined);
+    const shared = sharedProducts(sizes.p, specialise);
+    const mod = wasmModule(sizes.p, specialise, shared);
+    if (mod)
+      return wasmKernels(mod, sizes, shared, recycle?.instance?.mod === mod ? recycle.instance : undefined);
     if (backend === "wasm") throw new Error("WebAssembly SIMD is not available in this runtime");
   }
   return jsKernels(allocate(sizes, (bytes) => new ArrayBuffer(bytes)).buffers);
@@ -882,34 +886,48 @@ function rowDotsOf(f: Fn): Code {
   );
 }
 
-/** The module for dimension P (null: any p): memory imported as env.mem, one export per kernel. */
-function assemble(P: number | null): Uint8Array {
-  return assembleModule([
-    kernelGemm(),
-    kernelRowDots(),
-    kernelForms(P),
-    kernelPairDots(P),
-    kernelDifferences(),
-    kernelLaplacian(P),
-    kernelRank1Sum(P),
-    kernelPerturbation(),
-    kernelHinge(),
-  ]);
+/** The module for dimension P (null: any p): memory imported as env.mem (`shared`: a shared one), one export per kernel. */
+function assemble(P: number | null, shared = false): Uint8Array {
+  return assembleModule(
+    [
+      kernelGemm(),
+      kernelRowDots(),
+      kernelForms(P),
+      kernelPairDots(P),
+      kernelDifferences(),
+      kernelLaplacian(P),
+      kernelRank1Sum(P),
+      kernelPerturbation(),
+      kernelHinge(),
+    ],
+    { shared },
+  );
 }
 
 /** Dimensions up to this get a module of their own, with the coordinate loops unrolled. */
 const MAX_SPECIALISED_P = 48;
-const modules = new Map<number | "any", object | null>();
+const modules = new Map<number | "any" | "shared", object | null>();
+
+/**
+ * Whether an engine's two n×p×p products (X·M and XᵀH, gemm calls beyond the unrolled modules) go to the
+ * registered thread pool: then its memory is a shared WebAssembly memory the pool's threads run the gemm kernel on
+ * (rows of the product split among them, the same bits as one call). Only with a pool of two or more threads (in
+ * Node, `enableKernelPool`), so browsers and single-thread runs keep an ordinary memory.
+ */
+function sharedProducts(p: number, specialise: boolean): boolean {
+  if (specialise && p <= MAX_SPECIALISED_P) return false;
+  return (rowParallel()?.threads ?? 1) > 1 && typeof SharedArrayBuffer !== "undefined";
+}
 
 /**
  * The compiled module for dimension p (unrolled when p ≤ 48 and `specialise`, else the generic one), or null
  * when WebAssembly with SIMD is unavailable. Each module is assembled and compiled once per process.
  */
-function wasmModule(p: number, specialise: boolean): object | null {
-  const key = specialise && p >= 1 && p <= MAX_SPECIALISED_P ? p : "any";
+function wasmModule(p: number, specialise: boolean, shared = false): object | null {
+  const key = specialise && p >= 1 && p <= MAX_SPECIALISED_P ? p : shared ? "shared" : "any";
   const cached = modules.get(key);
   if (cached !== undefined) return cached;
-  const mod = compileModule(() => assemble(key === "any" ? null : key));
+  const mod = compileModule(() => assemble(typeof key === "number" ? key : null, key === "shared"));
   modules.set(key, mod);
   return mod;
 }
@@ -969,12 +987,13 @@ interface WasmExports {
   ): number;
 }
 
-function wasmKernels(mod: object, sizes: KernelSizes, recycle?: WasmInstance): Kernels {
+function wasmKernels(mod: object, sizes: KernelSizes, shared: boolean, recycle?: WasmInstance): Kernels {
   const api = wasmApi!;
   let memory: WasmInstance["memory"] | undefined = recycle?.memory;
   const alloc = allocate(sizes, (bytes) => {
     if (!memory) {
-      memory = new api.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+      const initial = Math.max(1, Math.ceil(bytes / 65536));
+      memory = new api.Memory(shared ? { initial, maximum: MAX_PAGES, shared } : { initial });
       return memory.buffer;
     }
     const have = memory.buffer.byteLength;
@@ -993,6 +1012,16 @@ function wasmKernels(mod: object, sizes: KernelSizes, recycle?: WasmInstance): K
   // both sum every entry in the same order, so the choice does not change a bit.
   const blocked = p > MAX_SPECIALISED_P;
   let transposed = false;
+  // C = A·B (m×kk · kk×nn at byte offsets a, b, c) on the pool's threads when the memory is shared, else here
+  const product = (a: number, bb: number, c: number, m: number, kk: number, nn: number) => {
+    const own = (r0: number, r1: number) => k.gemm(a + 8 * r0 * kk, bb, c + 8 * r0 * nn, r1 - r0, kk, nn);
+    if (
+      shared &&
+      rowParallel()?.run({ name: "wasmGemm", memory: memory!, a, b: bb, c, m, k: kk, n: nn, own })
+    )
+      return;
+    k.gemm(a, bb, c, m, kk, nn);
+  };
   const rank1Sum = () => {
     if (!blocked) return k.rank1Sum(o.x, o.h, o.g, n, p);
     if (!transposed) {
@@ -1000,7 +1029,7 @@ function wasmKernels(mod: object, sizes: KernelSizes, recycle?: WasmInstance): K
       for (let a = 0; a < n; a++) for (let c = 0; c < p; c++) b.xt[c * n + a] = b.x[a * p + c]!;
       transposed = true;
     }
-    k.gemm(o.xt, o.h, o.g, p, n, p);
+    product(o.xt, o.h, o.g, p, n, p);
   };
   return {
     backend: "wasm",
@@ -1008,7 +1037,7 @@ function wasmKernels(mod: object, sizes: KernelSizes, recycle?: WasmInstance): K
     instance,
     forms: () => {
       if (!blocked) return k.forms(o.x, o.m, o.y, o.sx, o.ry, n, p);
-      k.gemm(o.x, o.m, o.y, n, p, p);
+      product(o.x, o.m, o.y, n, p, p);
       k.rowDots(o.x, o.y, o.sx, o.ry, n, p);
     },
     pairForms: (graph) =>

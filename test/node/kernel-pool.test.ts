@@ -2,6 +2,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../src/data/rng.js";
 import { RobustMetricError } from "../../src/errors.js";
+import { lmnn } from "../../src/learners/lmnn.js";
+import { resolveParams } from "../../src/learners/registry.js";
 import { forEachDistanceRow, sqDistances } from "../../src/linalg/distance.js";
 import type { Mat } from "../../src/linalg/mat.js";
 import { rowParallel, setRowParallel, splitRows, taskWork } from "../../src/linalg/parallel.js";
@@ -17,6 +19,8 @@ import {
   threadsFromEnv,
 } from "../../src/node/kernel-pool.js";
 import { FAULT } from "../../src/node/kernel-worker.js";
+import { LmnnHinge } from "../../src/objectives/lmnn.js";
+import { TripletEngine } from "../../src/objectives/perturbation.js";
 import { cli } from "../cli/helpers.js";
 
 // A worker thread cannot load TypeScript, so the pool's threads run this CommonJS snippet: it registers a module
@@ -234,6 +238,66 @@ describe("kernel pool on real worker threads", () => {
         const pr = bothWays(pool, () => knn.predict(Q));
         sameBits(pr.many, pr.one);
       }
+    }
+  });
+
+  it("TripletEngine beyond the unrolled modules: its two products on shared memory, bit-identical to one thread", () => {
+    const rng = new Rng(15);
+    for (const [n, p] of [
+      [61, 49],
+      [130, 64],
+      [97, 65],
+    ] as const) {
+      const X = randMat(rng, n, p);
+      const T = 400;
+      const triplets = {
+        anchor: Int32Array.from({ length: T }, () => rng.int(0, n - 1)),
+        target: Int32Array.from({ length: T }, () => rng.int(0, n - 1)),
+        impostor: Int32Array.from({ length: T }, () => rng.int(0, n - 1)),
+      };
+      const L = randMat(rng, p, p, 0.2);
+      const M: Mat = { rows: p, cols: p, data: new Float64Array(p * p) };
+      for (let a = 0; a < p; a++)
+        for (let b = 0; b < p; b++) {
+          let s = 0;
+          for (let c = 0; c < p; c++) s += L.data[c * p + a]! * L.data[c * p + b]!;
+          M.data[a * p + b] = s / p;
+        }
+      const before = pool.tasks;
+      const r = bothWays(pool, () => {
+        const engine = new TripletEngine(X, triplets, { a: [0, 1, 2], b: [3, 4, 5] });
+        engine.setMetric(M);
+        const value = new LmnnHinge(0.5, 1 + p).accumulate(engine, true);
+        return {
+          shared: engine.kernels.buffers.x.buffer instanceof SharedArrayBuffer,
+          value,
+          dist: engine.dist.slice(),
+          G: engine.gradient().data,
+        };
+      });
+      expect(r.one.shared).toBe(false);
+      expect(r.many.shared).toBe(true);
+      expect(r.many.value).toBeGreaterThan(0);
+      expect(r.many.value).toBe(r.one.value);
+      sameBits(r.many.dist, r.one.dist);
+      sameBits(r.many.G, r.one.G);
+      // X·M and XᵀH each split among the threads
+      expect(pool.tasks - before).toBe(2);
+    }
+  });
+
+  it("LMNN beyond the unrolled modules: the same fit, bits and trace, with the pool (engines recycled)", () => {
+    const rng = new Rng(16);
+    const X = randMat(rng, 90, 50);
+    const y = Int32Array.from({ length: 90 }, (_, i) => i % 3);
+    for (let i = 0; i < 90; i++) X.data[i * 50 + (i % 50)]! += 2 * y[i]!;
+    for (const solver of ["pg", "lbfgs"]) {
+      const params = resolveParams(lmnn, { solver, maxIter: 40 });
+      const before = pool.tasks;
+      const r = bothWays(pool, () => lmnn.fit(X, y, params));
+      expect(pool.tasks - before).toBeGreaterThan(40);
+      sameBits(Float64Array.from(r.many.objective), Float64Array.from(r.one.objective));
+      sameBits(r.many.metric.matrix().data, r.one.metric.matrix().data);
     }
   });
 

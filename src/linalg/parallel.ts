@@ -15,6 +15,7 @@
  */
 export type RowTask =
   | WasmGemmTask
+  | CertifyTask
   | {
       name: "sqDistances";
       A: Float64Array;
@@ -55,6 +56,30 @@ export interface WasmGemmTask {
   k: number;
   n: number;
   own: (r0: number, r1: number) => void;
+}
+
+/**
+ * Certificates of the points Q (m×p) with labels, as robust/curves.ts's `certifyPoint` computes them on a
+ * certification context of training rows X (n×p), labels y, `nClasses` and metric components L: each thread builds
+ * that context from these arrays and takes points one at a time from a shared counter (their costs differ by
+ * orders of magnitude), writing `lower`, `upper` (exact only) and `predictions` at the point's index; the calling
+ * thread computes its points with `point(i)` (its own context) and reports `onDone(done, m)` after each. Every point
+ * is computed by the same code on the same data, so with the bits of one thread.
+ */
+export interface CertifyTask {
+  name: "certify";
+  L: { rows: number; cols: number; data: Float64Array };
+  X: { rows: number; cols: number; data: Float64Array };
+  y: Int32Array;
+  nClasses: number;
+  Q: { rows: number; cols: number; data: Float64Array };
+  labels: ArrayLike<number>;
+  settings: { k: number; exact: boolean; seed: number; screenSize?: number; maxIter?: number };
+  lower: Float64Array;
+  upper: Float64Array | undefined;
+  predictions: Int32Array;
+  point: (i: number) => void;
+  onDone?: (done: number, total: number) => void;
 }
 
 /**
@@ -100,12 +125,14 @@ export function rowParallel(): RowParallel | undefined {
 
 /**
  * Multiply-adds of a task (the distance pairs times d, half the pairs for a symmetric distance matrix; m·k·n for a
- * product): what the pool's single-thread threshold is compared with.
+ * product; m·n·p for certificates, a lower bound): what the pool's single-thread threshold is compared with.
  *
  * @example taskWork({ name: "sqDistances", A, B: A, C, m: 2000, n: 2000, d: 50, symmetric: true }) // 1e8
  */
 export function taskWork(task: RowTask): number {
   if (task.name === "wasmGemm") return task.m * task.k * task.n;
+  // at least a nearest-neighbour search per point
+  if (task.name === "certify") return task.Q.rows * task.X.rows * task.X.cols;
   const pairs = task.name === "sqDistances" && task.symmetric ? (task.m * (task.n + 1)) / 2 : task.m * task.n;
   return pairs * Math.max(1, task.d);
 }

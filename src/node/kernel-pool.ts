@@ -8,11 +8,19 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { type ErrorCode, RobustMetricError } from "../errors.js";
-import { type RowParallel, type RowTask, setRowParallel, splitRows, taskWork } from "../linalg/parallel.js";
+import {
+  type CertifyTask,
+  type RowParallel,
+  type RowTask,
+  setRowParallel,
+  splitRows,
+  taskWork,
+} from "../linalg/parallel.js";
 import { linalgBackend } from "../linalg/wasm-linalg.js";
 import {
   CTRL,
   CTRL_BYTES,
+  certifyLayout,
   type DirectOutputs,
   type KernelWorkerData,
   MAX_THREADS,
@@ -179,6 +187,7 @@ export class KernelPool implements RowParallel {
         copyOut: () => {},
       });
     }
+    if (task.name === "certify") return this.certify(task);
     if (task.name === "sqDistances") {
       const { A, B, C, m, n, d, symmetric } = task;
       const aAt = 0;
@@ -225,6 +234,62 @@ export class KernelPool implements RowParallel {
       });
     }
     return false;
+  }
+
+  /** A certify task: the context's arrays and the points in, the threads' points out (see CertifyTask). */
+  private certify(task: CertifyTask): boolean {
+    const { L, X, y, Q, labels, settings, lower, upper, predictions } = task;
+    const m = Q.rows;
+    const n = X.rows;
+    const d = X.cols;
+    const at = certifyLayout(m, n, d, L.rows);
+    const mine = new Uint8Array(m);
+    const c = this.views.ctrl;
+    return this.dispatch(TASK.CERTIFY, m, undefined, {
+      need: at.need,
+      params: {
+        [PARAM.M]: m,
+        [PARAM.N]: n,
+        [PARAM.D]: d,
+        [PARAM.K]: settings.k,
+        [PARAM.L_ROWS]: L.rows,
+        [PARAM.CLASSES]: task.nClasses,
+        [PARAM.EXACT]: settings.exact ? 1 : 0,
+        [PARAM.SCREEN]: settings.screenSize ?? -1,
+        [PARAM.MAX_ITER]: settings.maxIter ?? -1,
+        [PARAM.SEED]: settings.seed,
+      },
+      offsets: { A: 0, B: 0, C: 0, I: 0 },
+      direct: {},
+      prepare: () => {
+        Atomics.store(c, CTRL.NEXT, 0);
+        Atomics.store(c, CTRL.DONE, 0);
+      },
+      copyIn: (f64) => {
+        f64.set(L.data.subarray(0, L.rows * d), at.L);
+        f64.set(X.data.subarray(0, n * d), at.X);
+        f64.set(y.subarray(0, n), at.y);
+        f64.set(Q.data.subarray(0, m * d), at.Q);
+        for (let i = 0; i < m; i++) f64[at.labels + i] = labels[i]!;
+      },
+      own: () => {
+        for (;;) {
+          const i = Atomics.add(c, CTRL.NEXT, 1);
+          if (i >= m) return;
+          task.point(i);
+          mine[i] = 1;
+          task.onDone?.(Atomics.add(c, CTRL.DONE, 1) + 1, m);
+        }
+      },
+      copyOut: (f64) => {
+        for (let i = 0; i < m; i++) {
+          if (mine[i]) continue;
+          lower[i] = f64[at.lower + i]!;
+          if (upper) upper[i] = f64[at.upper + i]!;
+          predictions[i] = f64[at.pred + i]!;
+        }
+      },
+    });
   }
 
   /**

@@ -7,7 +7,10 @@ import { sqDistances } from "../linalg/distance.js";
 import type { Mat } from "../linalg/mat.js";
 import { assembleModule, compileModule, wasmApi } from "../linalg/wasm-encoder.js";
 import { kernelGemm, setLinalgBackend } from "../linalg/wasm-linalg.js";
+import { MahalanobisMetric } from "../metric/mahalanobis.js";
 import { KNeighborsClassifier } from "../neighbors/knn.js";
+import { certifyPoint, type PointSettings } from "../robust/curves.js";
+import { CertificationContext } from "../robust/margins.js";
 
 /** Int32 slots of the control buffer. */
 export const CTRL = {
@@ -23,6 +26,9 @@ export const CTRL = {
   ARENA: 4,
   /** Generation of the shared WebAssembly memory of wasmGemm tasks (sent through the ports like the arena). */
   MEMORY: 5,
+  /** CERTIFY: the next point to take, and the number of points done. */
+  NEXT: 6,
+  DONE: 7,
   /** Thread t works on rows [RANGE + 2t, RANGE + 2t + 1) of the current task. */
   RANGE: 16,
   /** PART + t: the generation thread t takes part in (a thread started late skips the tasks before it). */
@@ -64,13 +70,37 @@ export const PARAM = {
   JS: 10,
   FAULT_KIND: 11,
   FAULT_ROW: 12,
+  /** CERTIFY: rows of L, classes, exact (0/1), screenSize and maxIter (−1: the default), seed. */
+  L_ROWS: 13,
+  CLASSES: 14,
+  EXACT: 15,
+  SCREEN: 16,
+  MAX_ITER: 17,
+  SEED: 18,
 } as const;
 
 /**
- * Task codes. WASM_GEMM: C = A·B in the shared WebAssembly memory last sent (PARAM.A/B/C are byte offsets there,
- * M, K, N the shapes), rows of C split.
+ * Where a CERTIFY task's arrays are in the arena (Float64 elements; labels and predictions stored as doubles): L
+ * (q×p), X (n×p), y (n), Q (m×p), labels (m), lower (m), upper (m), predictions (m); `need` in all.
  */
-export const TASK = { SQ_DISTANCES: 1, KNEIGHBORS: 2, FAULT: 3, WASM_GEMM: 4 } as const;
+export function certifyLayout(m: number, n: number, p: number, q: number) {
+  const L = 0;
+  const X = L + q * p;
+  const y = X + n * p;
+  const Q = y + n;
+  const labels = Q + m * p;
+  const lower = labels + m;
+  const upper = lower + m;
+  const pred = upper + m;
+  return { L, X, y, Q, labels, lower, upper, pred, need: pred + m };
+}
+
+/**
+ * Task codes. WASM_GEMM: C = A·B in the shared WebAssembly memory last sent (PARAM.A/B/C are byte offsets there,
+ * M, K, N the shapes), rows of C split. CERTIFY: point certificates (see `certifyLayout`), points taken one by one
+ * from CTRL.NEXT instead of a fixed range.
+ */
+export const TASK = { SQ_DISTANCES: 1, KNEIGHBORS: 2, FAULT: 3, WASM_GEMM: 4, CERTIFY: 5 } as const;
 
 /** Faults a test can inject into the thread owning a row: a RobustMetricError, another error, or a thread exit. */
 export const FAULT = { ROBUST: 1, TYPE: 2, EXIT: 3 } as const;
@@ -191,6 +221,8 @@ export function runRows(
       sharedGemm(a + 8 * c0 * k, p[PARAM.B]!, c + 8 * c0 * n, c1 - c0, k, n);
       beat();
     }
+  } else if (task === TASK.CERTIFY) {
+    certifyPoints(v, beat);
   } else if (task === TASK.FAULT) {
     const row = p[PARAM.FAULT_ROW]!;
     if (row < r0 || row >= r1) return;
@@ -200,6 +232,41 @@ export function runRows(
     if (kind === FAULT.EXIT && inWorker) process.exit(3);
   } else {
     throw new RobustMetricError("INTERNAL", `kernel pool: unknown task code ${task}`);
+  }
+}
+
+/**
+ * This thread's share of a CERTIFY task: a certification context from the task's training rows, labels and L
+ * (built as the caller's was, so the same bits), then points taken from CTRL.NEXT until none is left.
+ */
+function certifyPoints(v: SharedViews, beat: () => void): void {
+  const p = v.params;
+  const m = p[PARAM.M]!;
+  const n = p[PARAM.N]!;
+  const d = p[PARAM.D]!;
+  const q = p[PARAM.L_ROWS]!;
+  const at = certifyLayout(m, n, d, q);
+  const f = v.f64;
+  const L: Mat = { rows: q, cols: d, data: f.slice(at.L, at.L + q * d) };
+  const X: Mat = { rows: n, cols: d, data: f.slice(at.X, at.X + n * d) };
+  const y = Int32Array.from(f.subarray(at.y, at.y + n));
+  const ctx = CertificationContext.fromMetric(MahalanobisMetric.fromL(L), X, y, p[PARAM.CLASSES]!);
+  const settings: PointSettings = {
+    k: p[PARAM.K]!,
+    exact: p[PARAM.EXACT] === 1,
+    seed: p[PARAM.SEED]!,
+    ...(p[PARAM.SCREEN]! >= 0 ? { screenSize: p[PARAM.SCREEN]! } : {}),
+    ...(p[PARAM.MAX_ITER]! >= 0 ? { maxIter: p[PARAM.MAX_ITER]! } : {}),
+  };
+  for (;;) {
+    const i = Atomics.add(v.ctrl, CTRL.NEXT, 1);
+    if (i >= m) return;
+    const r = certifyPoint(ctx, f.slice(at.Q + i * d, at.Q + (i + 1) * d), f[at.labels + i]!, settings);
+    f[at.lower + i] = r.lower;
+    f[at.upper + i] = r.upper;
+    f[at.pred + i] = r.prediction;
+    Atomics.add(v.ctrl, CTRL.DONE, 1);
+    beat();
   }
 }
 

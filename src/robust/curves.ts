@@ -2,9 +2,10 @@
 import { Rng } from "../data/rng.js";
 import { RobustMetricError } from "../errors.js";
 import type { Mat } from "../linalg/mat.js";
+import { rowParallel } from "../linalg/parallel.js";
 import type { KNeighborsClassifier } from "../neighbors/knn.js";
 import { type AttackMethod, type AttackOptions, attack, featureStd } from "./attacks.js";
-import { exactMinimalPerturbation1nn } from "./exact-1nn.js";
+import { exact1nnSettings, exactMinimalPerturbation1nn } from "./exact-1nn.js";
 import { knnCertifiedRadius } from "./knn-bound.js";
 import { CertificationContext } from "./margins.js";
 
@@ -83,6 +84,38 @@ export interface CertifyOptions {
   onPoint?: (done: number, total: number) => void;
 }
 
+/** How {@link certifyPoint} certifies: k, and for exact 1-NN the solver's options. */
+export interface PointSettings {
+  k: number;
+  exact: boolean;
+  seed: number;
+  screenSize?: number;
+  maxIter?: number;
+}
+
+/**
+ * One point's certificate as {@link certifiedAccuracy} computes it: the lower bound (exact 1-NN: the dual bound of
+ * {@link exactMinimalPerturbation1nn}, else {@link knnCertifiedRadius}), the verified upper bound (exact only, else
+ * NaN) and the prediction.
+ */
+export function certifyPoint(
+  ctx: CertificationContext,
+  z: ArrayLike<number>,
+  label: number,
+  s: PointSettings,
+): { lower: number; upper: number; prediction: number } {
+  if (s.exact) {
+    const r = exactMinimalPerturbation1nn(ctx, z, label, {
+      ...(s.screenSize !== undefined ? { screenSize: s.screenSize } : {}),
+      ...(s.maxIter !== undefined ? { maxIter: s.maxIter } : {}),
+      seed: s.seed,
+    });
+    return { lower: r.lowerBound, upper: r.norm, prediction: r.prediction };
+  }
+  const c = knnCertifiedRadius(ctx, z, label, s.k);
+  return { lower: c.radius, upper: Number.NaN, prediction: c.prediction };
+}
+
 function checkLabels(X: Mat, y: ArrayLike<number>): void {
   if (X.rows !== y.length)
     throw new RobustMetricError("SHAPE_MISMATCH", `${X.rows} points but ${y.length} labels`);
@@ -116,24 +149,49 @@ export function certifiedAccuracy(
   const lowerBounds = new Float64Array(n);
   const upperBounds = opts.exact ? new Float64Array(n) : undefined;
   const predictions = new Int32Array(n);
+  const settings: PointSettings = {
+    k,
+    exact: !!opts.exact,
+    seed: opts.seed ?? 0,
+    ...(opts.screenSize !== undefined ? { screenSize: opts.screenSize } : {}),
+    ...(opts.maxIter !== undefined ? { maxIter: opts.maxIter } : {}),
+  };
+  // bad options and labels fail here, before any point (the points may be computed on several threads)
+  if (settings.exact) exact1nnSettings(settings);
   for (let i = 0; i < n; i++) {
-    const z = X.data.subarray(i * X.cols, (i + 1) * X.cols);
-    if (opts.exact) {
-      const r = exactMinimalPerturbation1nn(ctx, z, y[i]!, {
-        ...(opts.screenSize !== undefined ? { screenSize: opts.screenSize } : {}),
-        ...(opts.maxIter !== undefined ? { maxIter: opts.maxIter } : {}),
-        seed: opts.seed ?? 0,
-      });
-      lowerBounds[i] = r.lowerBound;
-      upperBounds![i] = r.norm;
-      predictions[i] = r.prediction;
-    } else {
-      const c = knnCertifiedRadius(ctx, z, y[i]!, k);
-      lowerBounds[i] = c.radius;
-      predictions[i] = c.prediction;
-    }
-    opts.onPoint?.(i + 1, n);
+    const c = y[i]!;
+    if (!Number.isInteger(c) || c < -1)
+      throw new RobustMetricError("BAD_INPUT", `label ${c} of point ${i} is not a class code (or −1)`);
   }
+  const point = (i: number) => {
+    const r = certifyPoint(ctx, X.data.subarray(i * X.cols, (i + 1) * X.cols), y[i]!, settings);
+    lowerBounds[i] = r.lower;
+    if (upperBounds) upperBounds[i] = r.upper;
+    predictions[i] = r.prediction;
+  };
+  // the points are independent: a thread pool (Node's kernel pool) certifies them on all threads, each point by
+  // certifyPoint on a context built from the same training rows and L, so with the bits of this loop
+  const pooled = rowParallel()?.run({
+    name: "certify",
+    L: ctx.metric.components(),
+    X: ctx.X,
+    y: ctx.y,
+    nClasses: ctx.nClasses,
+    Q: X,
+    labels: y,
+    settings,
+    lower: lowerBounds,
+    upper: upperBounds,
+    predictions,
+    point,
+    ...(opts.onPoint ? { onDone: opts.onPoint } : {}),
+  });
+  if (!pooled) {
+    for (let i = 0; i < n; i++) {
+      point(i);
+      opts.onPoint?.(i + 1, n);
+    }
+  } else opts.onPoint?.(n, n);
   const err = robustErrorAt(lowerBounds, radii);
   return {
     radii: Array.from(radii),

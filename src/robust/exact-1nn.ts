@@ -236,6 +236,29 @@ function* pushes(z: Float64Array, delta: Float64Array, xj: Float64Array): Genera
 }
 
 /**
+ * The solver settings of {@link exactMinimalPerturbation1nn} with their defaults (screenSize 50, maxIter 20000,
+ * eps 1e−12).
+ *
+ * @throws RobustMetricError BAD_INPUT naming a bad option.
+ * @example exact1nnSettings({ screenSize: 10 }).maxIter // 20000
+ */
+export function exact1nnSettings(opts: Exact1nnOptions): {
+  screenSize: number;
+  maxIter: number;
+  eps: number;
+} {
+  const screenSize = opts.screenSize ?? 50;
+  if (!Number.isInteger(screenSize) || screenSize < 1)
+    throw new RobustMetricError("BAD_INPUT", `screenSize must be a positive integer, got ${screenSize}`);
+  const maxIter = opts.maxIter ?? 20000;
+  if (!Number.isInteger(maxIter) || maxIter < 1)
+    throw new RobustMetricError("BAD_INPUT", `maxIter must be a positive integer, got ${maxIter}`);
+  const eps = opts.eps ?? 1e-12;
+  if (!(eps > 0)) throw new RobustMetricError("BAD_INPUT", `eps must be positive, got ${eps}`);
+  return { screenSize, maxIter, eps };
+}
+
+/**
  * The exact minimal adversarial perturbation of a 1-NN classifier under a Mahalanobis metric (certification.md
  * §1.3): ε*(z) = min over negatives x_j of ε_j, each the QP of {@link solveNegativeQp}. Screening: a seeded subset
  * S of the positives (the M-nearest one plus screenSize − 1 random ones, capped at |P|) gives each negative the
@@ -257,14 +280,7 @@ export function exactMinimalPerturbation1nn(
   label?: number,
   opts: Exact1nnOptions = {},
 ): Exact1nnResult {
-  const screenSize = opts.screenSize ?? 50;
-  if (!Number.isInteger(screenSize) || screenSize < 1)
-    throw new RobustMetricError("BAD_INPUT", `screenSize must be a positive integer, got ${screenSize}`);
-  const maxIter = opts.maxIter ?? 20000;
-  if (!Number.isInteger(maxIter) || maxIter < 1)
-    throw new RobustMetricError("BAD_INPUT", `maxIter must be a positive integer, got ${maxIter}`);
-  const eps = opts.eps ?? 1e-12;
-  if (!(eps > 0)) throw new RobustMetricError("BAD_INPUT", `eps must be positive, got ${eps}`);
+  const { screenSize, maxIter, eps } = exact1nnSettings(opts);
   const query = ctx.prepare(z);
   const { d } = query;
   // 1-NN under the tie rule: the nearest point, the lower index on equal distances

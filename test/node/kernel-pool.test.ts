@@ -21,6 +21,7 @@ import {
 import { FAULT } from "../../src/node/kernel-worker.js";
 import { LmnnHinge } from "../../src/objectives/lmnn.js";
 import { TripletEngine } from "../../src/objectives/perturbation.js";
+import { certifiedAccuracy } from "../../src/robust/curves.js";
 import { cli } from "../cli/helpers.js";
 
 // A worker thread cannot load TypeScript, so the pool's threads run this CommonJS snippet: it registers a module
@@ -298,6 +299,60 @@ describe("kernel pool on real worker threads", () => {
       expect(pool.tasks - before).toBeGreaterThan(40);
       sameBits(Float64Array.from(r.many.objective), Float64Array.from(r.one.objective));
       sameBits(r.many.metric.matrix().data, r.one.metric.matrix().data);
+    }
+  });
+
+  it("certification: certifiedAccuracy's points on all threads, the bits of one, progress counted to the end", () => {
+    const rng = new Rng(17);
+    const X = randMat(rng, 150, 5);
+    const y = Int32Array.from({ length: 150 }, (_, i) => i % 3);
+    for (let i = 0; i < 150; i++) X.data[i * 5]! += 1.5 * y[i]!;
+    const Q = randMat(rng, 37, 5);
+    const yq = Int32Array.from({ length: 37 }, (_, i) => (i * 7) % 3);
+    yq[5] = -1; // an unseen label: an error at radius 0
+    const metric = MahalanobisMetric.fromL(randMat(rng, 4, 5, 0.5));
+    for (const [k, exact] of [
+      [1, true],
+      [3, false],
+    ] as const) {
+      const knn = new KNeighborsClassifier({ k, metric }).fit(X, y, 3);
+      const before = pool.tasks;
+      const progress: number[] = [];
+      const r = bothWays(pool, () => {
+        progress.length = 0;
+        return certifiedAccuracy(knn, Q, yq, [0, 0.1, 0.5], {
+          exact,
+          screenSize: 5,
+          onPoint: (done, total) => {
+            expect(total).toBe(37);
+            progress.push(done);
+          },
+        });
+      });
+      expect(pool.tasks - before).toBe(1);
+      sameBits(r.many.lowerBounds, r.one.lowerBounds);
+      sameBits(r.many.predictions, r.one.predictions);
+      if (exact) sameBits(r.many.upperBounds!, r.one.upperBounds!);
+      expect(r.many.accuracy).toEqual(r.one.accuracy);
+      expect(r.one.lowerBounds[5]).toBe(0);
+      expect(r.one.lowerBounds.some((v) => v > 0)).toBe(true);
+      // the calling thread reports after each of its points, the shared count of points done
+      expect(progress.length).toBeGreaterThan(0);
+      expect(progress.every((v, i) => i === 0 || v > progress[i - 1]!)).toBe(true);
+      expect(progress.at(-1)).toBe(37);
+    }
+    // bad labels and options fail before any point, on one thread or many
+    const knn1 = new KNeighborsClassifier({ k: 1, metric }).fit(X, y, 3);
+    setRowParallel(pool);
+    try {
+      const bad = yq.slice();
+      bad[9] = -2;
+      expect(() => certifiedAccuracy(knn1, Q, bad, [0])).toThrow(/label -2 of point 9 is not a class code/);
+      expect(() => certifiedAccuracy(knn1, Q, yq, [0], { exact: true, maxIter: 0 })).toThrow(
+        /maxIter must be a positive integer, got 0/,
+      );
+    } finally {
+      setRowParallel(undefined);
     }
   });
 

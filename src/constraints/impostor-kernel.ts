@@ -8,6 +8,7 @@
 import { eigh } from "../linalg/eigh.js";
 import { gemm } from "../linalg/gemm.js";
 import type { Mat } from "../linalg/mat.js";
+import { rowParallel } from "../linalg/parallel.js";
 import {
   at4,
   at8,
@@ -54,7 +55,7 @@ const BOUND_SLACK = 1 + 1e-10;
 const LEAD_AXES = 16;
 
 /**
- * candidates(z lead y rad tt outA outB outD cnt cap i0 n p first bound) → next row. For rows i from i0 and q > i
+ * candidates(z lead y rad tt outA outB outD cnt cap i0 i1 n p first bound) → next row. For rows i in [i0, i1), q > i
  * with y_q ≠ y_i: unless `bound` and Σ_k (l_ik − l_qk)² > max(tt_i, tt_q) (l: the projected points, 16 columns;
  * tt: squared rejection radii), d = Σ_{k ≥ first} (z_ik − z_qk)² (even and odd coordinates in the two lanes, then
  * the odd last one: the distance kernels' order); when d < rad_i it emits (i, q, d), when d < rad_q it emits
@@ -65,7 +66,7 @@ function kernelCandidates(): Fn {
   const quads = Array.from({ length: LEAD_AXES / 2 }, (_, k) => k);
   const f = new Fn(
     "candidates",
-    decl("z lead y rad tt outA outB outD cnt cap i0 n p first bound"),
+    decl("z lead y rad tt outA outB outD cnt cap i0 i1 n p first bound"),
     decl(
       `i q k p2 zi zq li lq yi m ex acc:v128 acc0:v128 acc1:v128 t:v128 ${quads.map((k) => `l${k}:v128`).join(" ")} ` +
         "ri:f64 rq:f64 ti:f64 d:f64 u:f64",
@@ -133,7 +134,7 @@ function kernelCandidates(): Fn {
     f.set("i", f.get("i0")),
     whileLoop(
       i32and(
-        i32lt(f.get("i"), f.get("n")),
+        i32lt(f.get("i"), f.get("i1")),
         i32le(i32add(f.get("m"), i32shl(i32sub(f.get("n"), f.get("i")), i32c(1))), f.get("cap")),
       ),
       cat(
@@ -172,6 +173,7 @@ interface CandidateExports {
     cnt: number,
     cap: number,
     i0: number,
+    i1: number,
     n: number,
     p: number,
     first: number,
@@ -180,6 +182,11 @@ interface CandidateExports {
 }
 
 const runtime = new WasmRuntime<CandidateExports>(() => [kernelCandidates()]);
+/** The same kernel on a shared memory, used when a thread pool is registered (its threads run it on their rows). */
+const sharedRuntime = new WasmRuntime<CandidateExports>(() => [kernelCandidates()], true);
+
+/** Entries of a thread's output slot at most (64 MB): beyond, the calling thread completes the thread's rows. */
+const MAX_SLOT = 1 << 22;
 
 /** Rows the principal axes are estimated from (any orthonormal axes give a valid bound; good ones a tight one). */
 const AXES_SAMPLE = 256;
@@ -203,7 +210,12 @@ export function impostorCandidates(
   rad: Float64Array,
   cache: AxesCache = {},
 ): Candidates | null {
-  const k = runtime.exports();
+  const threads = rowParallel()?.threads ?? 1;
+  const rt =
+    threads > 1 && typeof SharedArrayBuffer !== "undefined" && sharedRuntime.exports()
+      ? sharedRuntime
+      : runtime;
+  const k = rt.exports();
   if (!k) return null;
   const { rows: n, cols: p } = Z;
   const zd = Z.data;
@@ -216,8 +228,12 @@ export function impostorCandidates(
   let emax = 0;
   for (const e of err) emax = Math.max(emax, e);
   const tt = rad.map((r) => (Math.sqrt(Math.max(r, 0)) + 2 * emax) ** 2 * BOUND_SLACK);
-  const cap = Math.max(2 * n, 1 << 16);
-  const at = { z: 0, lead: 0, y: 0, rad: 0, tt: 0, cnt: 0, outA: 0, outB: 0, outD: 0 };
+  // one output slot per thread (the calling thread's is slot 0, drained as it fills); a thread's slot holds twice
+  // the entries of the last call (the pool's threads cannot drain theirs: the calling thread completes their rows
+  // when a slot fills)
+  const slots = rt === sharedRuntime ? threads : 1;
+  const cap = Math.max(2 * n, 1 << 16, Math.min(2 * (cache.entries ?? 0), MAX_SLOT));
+  const at = { z: 0, lead: 0, y: 0, rad: 0, tt: 0, cnt: 0, stop: 0, outA: 0, outB: 0, outD: 0 };
   let bytes = 0;
   const place = (key: keyof typeof at, size: number) => {
     at[key] = bytes;
@@ -228,50 +244,95 @@ export function impostorCandidates(
   place("y", n * 4);
   place("rad", n * 8);
   place("tt", n * 8);
-  place("cnt", 8);
-  place("outA", cap * 4);
-  place("outB", cap * 4);
-  place("outD", cap * 8);
-  const buf = runtime.reserve(bytes);
+  place("cnt", 8 * slots);
+  place("stop", 4 * slots);
+  place("outA", cap * 4 * slots);
+  place("outB", cap * 4 * slots);
+  place("outD", cap * 8 * slots);
+  const buf = rt.reserve(bytes);
   new Float64Array(buf, at.z, n * p).set(zd.subarray(0, n * p));
   new Float64Array(buf, at.lead, n * C).set(lead);
   new Float64Array(buf, at.tt, n).set(tt);
   new Int32Array(buf, at.y, n).set(y.subarray(0, n));
   new Float64Array(buf, at.rad, n).set(rad.subarray(0, n));
-  const outA = new Int32Array(buf, at.outA, cap);
-  const outB = new Int32Array(buf, at.outB, cap);
-  const outD = new Float64Array(buf, at.outD, cap);
-  const count = new Int32Array(buf, at.cnt, 2);
+  const outA = new Int32Array(buf, at.outA, cap * slots);
+  const outB = new Int32Array(buf, at.outB, cap * slots);
+  const outD = new Float64Array(buf, at.outD, cap * slots);
+  const count = new Int32Array(buf, at.cnt, 2 * slots);
   const a: number[] = [];
   const b: number[] = [];
   const d: number[] = [];
   let exact = 0;
-  for (let i = 0; i < n; ) {
-    i = k.candidates(
-      at.z,
-      at.lead,
-      at.y,
-      at.rad,
-      at.tt,
-      at.outA,
-      at.outB,
-      at.outD,
-      at.cnt,
-      cap,
-      i,
-      n,
-      p,
-      first,
-      C > 0 ? 1 : 0,
-    );
-    const m = count[0]!;
-    exact += count[1]!;
-    for (let s = 0; s < m; s++) {
-      a.push(outA[s]!);
-      b.push(outB[s]!);
-      d.push(outD[s]!);
+  const bound = C > 0 ? 1 : 0;
+  // rows [i0, i1) into slot 0, drained after every call, appended to a, b, d
+  const rows = (i0: number, i1: number) => {
+    for (let i = i0; i < i1; ) {
+      i = k.candidates(
+        at.z,
+        at.lead,
+        at.y,
+        at.rad,
+        at.tt,
+        at.outA,
+        at.outB,
+        at.outD,
+        at.cnt,
+        cap,
+        i,
+        i1,
+        n,
+        p,
+        first,
+        bound,
+      );
+      const m = count[0]!;
+      exact += count[1]!;
+      for (let s = 0; s < m; s++) {
+        a.push(outA[s]!);
+        b.push(outB[s]!);
+        d.push(outD[s]!);
+      }
     }
-  }
+  };
+  // the rows split among the pool's threads (weighted n − i): the calling thread does the first range, then the
+  // threads' entries are appended range by range, each range completed here where its thread's slot filled up —
+  // the entries of one call over all rows, in the same order
+  let split: { bounds: number[]; owners: number[] } | undefined;
+  const pooled =
+    rt === sharedRuntime &&
+    rowParallel()!.run({
+      name: "wasmCandidates",
+      memory: sharedRuntime.instance.memory,
+      module: sharedRuntime.instance.mod,
+      n,
+      args: { z: at.z, lead: at.lead, y: at.y, rad: at.rad, tt: at.tt, p, first, bound },
+      outA: at.outA,
+      outB: at.outB,
+      outD: at.outD,
+      cnt: at.cnt,
+      stop: at.stop,
+      cap,
+      own: (r0, r1, bounds, owners) => {
+        split = { bounds, owners };
+        rows(r0, r1);
+      },
+    });
+  if (pooled && split) {
+    const { bounds, owners } = split;
+    const stop = new Int32Array(buf, at.stop, slots);
+    for (let r = 1; r + 1 < bounds.length; r++) {
+      const t = owners[r]!;
+      const m = count[2 * t]!;
+      exact += count[2 * t + 1]!;
+      for (let s = t * cap; s < t * cap + m; s++) {
+        a.push(outA[s]!);
+        b.push(outB[s]!);
+        d.push(outD[s]!);
+      }
+      rows(stop[t]!, bounds[r + 1]!);
+    }
+  } else rows(0, n);
+  cache.entries = a.length;
   const share = exact / Math.max(1, (n * (n - 1)) / 2);
   if (fresh) cache.fresh = share;
   cache.last = share;
@@ -307,6 +368,8 @@ export interface AxesCache {
   /** Share of pairs computed exactly in the call that computed V, and in the last call. */
   fresh?: number;
   last?: number;
+  /** Candidates found by the last call (sizes the pool's threads' output slots). */
+  entries?: number;
 }
 
 /**

@@ -15,6 +15,7 @@
  */
 export type RowTask =
   | WasmGemmTask
+  | WasmCandidatesTask
   | CertifyTask
   | {
       name: "sqDistances";
@@ -39,16 +40,25 @@ export type RowTask =
     };
 
 /**
- * C = A·B (m×k times k×n, row-major Float64) inside a shared WebAssembly memory, by the gemm kernel of
- * wasm-linalg (`kernelGemm`), whose every entry is summed over k in ascending order whatever rows a call covers:
+ * A compiled WebAssembly module and the shared memory it runs on: the pool's threads instantiate the module on the
+ * memory (once per pair) and call its exports with the caller's byte offsets.
+ */
+export interface SharedWasm {
+  /** A WebAssembly.Memory created with `shared: true` (its buffer is a SharedArrayBuffer). */
+  memory: { buffer: ArrayBufferLike };
+  /** The WebAssembly.Module, compiled with a shared memory import. */
+  module: object;
+}
+
+/**
+ * C = A·B (m×k times k×n, row-major Float64) inside a shared WebAssembly memory, by the module's `gemm` export
+ * (wasm-linalg's `kernelGemm`), whose every entry is summed over k in ascending order whatever rows a call covers:
  * so rows of C split among threads give the bits of one call. `a`, `b`, `c` are byte offsets in `memory`; the
  * threads run their own instance of the kernel on that memory, and the calling thread computes its share with
  * `own(r0, r1)` (its own instance, rows [r0, r1)). A pool declines the task when the memory is not shared.
  */
-export interface WasmGemmTask {
+export interface WasmGemmTask extends SharedWasm {
   name: "wasmGemm";
-  /** A WebAssembly.Memory created with `shared: true` (its buffer is a SharedArrayBuffer). */
-  memory: { buffer: ArrayBufferLike };
   a: number;
   b: number;
   c: number;
@@ -56,6 +66,37 @@ export interface WasmGemmTask {
   k: number;
   n: number;
   own: (r0: number, r1: number) => void;
+}
+
+/**
+ * LMNN's impostor candidates (constraints/impostor-kernel.ts): the module's `candidates` export over anchor rows
+ * [r0, r1) of n, rows weighted n − i (row i pairs with the rows after it). `args` are the kernel's byte offsets
+ * and settings but the outputs; thread t (1..threads − 1; 0 is the calling thread) writes its entries at
+ * outA + 4·t·cap, outB + 4·t·cap, outD + 8·t·cap, its two counts at cnt + 8·t and the row it reached at
+ * stop + 4·t (below r1 when its `cap` entries ran out: the caller completes those rows). `own(r0, r1, bounds,
+ * owners)` computes the calling thread's rows and learns which thread took which range (range r, [bounds[r],
+ * bounds[r + 1]), by thread owners[r]).
+ */
+export interface WasmCandidatesTask extends SharedWasm {
+  name: "wasmCandidates";
+  n: number;
+  args: {
+    z: number;
+    lead: number;
+    y: number;
+    rad: number;
+    tt: number;
+    p: number;
+    first: number;
+    bound: number;
+  };
+  outA: number;
+  outB: number;
+  outD: number;
+  cnt: number;
+  stop: number;
+  cap: number;
+  own: (r0: number, r1: number, bounds: number[], owners: number[]) => void;
 }
 
 /**
@@ -131,6 +172,8 @@ export function rowParallel(): RowParallel | undefined {
  */
 export function taskWork(task: RowTask): number {
   if (task.name === "wasmGemm") return task.m * task.k * task.n;
+  // the 16-axis bound of every pair
+  if (task.name === "wasmCandidates") return 8 * task.n * task.n;
   // at least a nearest-neighbour search per point
   if (task.name === "certify") return task.Q.rows * task.X.rows * task.X.cols;
   const pairs = task.name === "sqDistances" && task.symmetric ? (task.m * (task.n + 1)) / 2 : task.m * task.n;

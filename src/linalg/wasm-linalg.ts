@@ -27,6 +27,7 @@ import {
   i32shl,
   ifThen,
   laneSum,
+  MAX_PAGES,
   simd,
   uleb,
   v128zero,
@@ -239,23 +240,38 @@ interface LinalgExports {
 
 /**
  * A lazily compiled module with one instance per process and its own growable memory. Operands are copied in at
- * byte offsets chosen by the caller; `reserve` grows the memory (views made before it are then invalid).
+ * byte offsets chosen by the caller; `reserve` grows the memory (views made before it are then invalid). `shared`:
+ * the memory is a shared WebAssembly memory, which the kernel pool's threads can run the same module on.
  */
 export class WasmRuntime<E> {
-  private state: { k: E; memory: { buffer: ArrayBuffer; grow(pages: number): number } } | null | undefined;
-  constructor(private readonly build: () => Fn[]) {}
+  private state:
+    | { k: E; mod: object; memory: { buffer: ArrayBuffer; grow(pages: number): number } }
+    | null
+    | undefined;
+  constructor(
+    private readonly build: () => Fn[],
+    private readonly shared = false,
+  ) {}
+
+  /** The compiled module and the memory (after `exports()` returned non-null), for the pool's threads. */
+  get instance(): { mod: object; memory: { buffer: ArrayBuffer } } {
+    return this.state!;
+  }
 
   /** The exports, or null when WebAssembly SIMD is unavailable or the JavaScript kernels are forced. */
   exports(): E | null {
     if (preferred === "js") return null;
     if (this.state === undefined) {
       this.state = null;
-      const mod = compileModule(() => assembleModule(this.build()));
+      const shared = this.shared;
+      const mod = compileModule(() => assembleModule(this.build(), { shared }));
       if (mod && wasmApi) {
         try {
-          const memory = new wasmApi.Memory({ initial: 16 });
+          const memory = new wasmApi.Memory(
+            shared ? { initial: 16, maximum: MAX_PAGES, shared } : { initial: 16 },
+          );
           const inst = new wasmApi.Instance(mod, { env: { mem: memory } });
-          this.state = { k: inst.exports as E, memory };
+          this.state = { k: inst.exports as E, mod, memory };
         } catch {
           this.state = null;
         }

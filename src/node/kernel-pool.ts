@@ -12,6 +12,7 @@ import {
   type CertifyTask,
   type RowParallel,
   type RowTask,
+  type SharedWasm,
   setRowParallel,
   splitRows,
   taskWork,
@@ -27,6 +28,7 @@ import {
   PARAM,
   readError,
   runRows,
+  SHARED_INSTANCES,
   type SharedViews,
   sharedViews,
   spinWhile,
@@ -108,8 +110,8 @@ export class KernelPool implements RowParallel {
   private readonly ctrlBuffer = new SharedArrayBuffer(CTRL_BYTES);
   private arena = new SharedArrayBuffer(8);
   private arenaGen = 0;
-  private memory: object | undefined;
-  private memoryGen = 0;
+  private shared: Array<{ memory: object; module: object; id: number }> = [];
+  private sharedIds = 0;
   private views: SharedViews;
   private workers: Thread[] = [];
   private busy = false;
@@ -174,15 +176,40 @@ export class KernelPool implements RowParallel {
   run(task: RowTask): boolean {
     if (this.closed || this.busy || this.threads < 2 || taskWork(task) < this.minWork) return false;
     if (task.name === "wasmGemm") {
-      const { memory, a, b, c, m, k, n, own } = task;
-      if (!(memory.buffer instanceof SharedArrayBuffer)) return false;
+      const { a, b, c, m, k, n, own } = task;
+      if (!(task.memory.buffer instanceof SharedArrayBuffer)) return false;
+      const params: Record<number, number> = { [PARAM.M]: m, [PARAM.K]: k, [PARAM.N]: n };
       return this.dispatch(TASK.WASM_GEMM, m, undefined, {
         need: 1,
-        params: { [PARAM.M]: m, [PARAM.K]: k, [PARAM.N]: n },
+        params,
         offsets: { A: a, B: b, C: c, I: 0 },
         direct: {},
-        prepare: () => this.shareMemory(memory),
+        prepare: () => {
+          params[PARAM.INSTANCE] = this.shareInstance(task);
+        },
         own,
+        copyIn: () => {},
+        copyOut: () => {},
+      });
+    }
+    if (task.name === "wasmCandidates") {
+      if (!(task.memory.buffer instanceof SharedArrayBuffer)) return false;
+      const { n, args: g } = task;
+      const params: Record<number, number> = {};
+      const values = [g.z, g.lead, g.y, g.rad, g.tt, task.outA, task.outB, task.outD, task.cnt, task.stop];
+      values.push(task.cap, g.p, g.first, g.bound, n);
+      values.forEach((value, k) => {
+        params[PARAM.WARGS + k] = value;
+      });
+      return this.dispatch(TASK.WASM_CANDIDATES, n, (i) => n - i, {
+        need: 1,
+        params,
+        offsets: { A: 0, B: 0, C: 0, I: 0 },
+        direct: {},
+        prepare: () => {
+          params[PARAM.INSTANCE] = this.shareInstance(task);
+        },
+        own: task.own,
         copyIn: () => {},
         copyOut: () => {},
       });
@@ -396,8 +423,11 @@ export class KernelPool implements RowParallel {
       copyOut: (f64: Float64Array, i32: Int32Array, from: number) => void;
       /** Runs once the threads are started, before the task is posted. */
       prepare?: () => void;
-      /** Computes the calling thread's rows [r0, r1) (instead of runRows on the arena). */
-      own?: (r0: number, r1: number) => void;
+      /**
+       * Computes the calling thread's rows [r0, r1) (instead of runRows on the arena); told the whole split (range r
+       * is [bounds[r], bounds[r + 1]), computed by thread owners[r]).
+       */
+      own?: (r0: number, r1: number, bounds: number[], owners: number[]) => void;
     },
   ): boolean {
     const first = this.workers.length === 0;
@@ -451,7 +481,7 @@ export class KernelPool implements RowParallel {
 
       let own: unknown;
       try {
-        if (job.own) job.own(bounds[0]!, bounds[1]!);
+        if (job.own) job.own(bounds[0]!, bounds[1]!, bounds, owners);
         else runRows(v, bounds[0]!, bounds[1]!, () => {}, false, job.direct);
       } catch (e) {
         own = e;
@@ -504,15 +534,18 @@ export class KernelPool implements RowParallel {
   }
 
   /**
-   * Sends a shared WebAssembly memory to the threads when it is not the one they have (they instantiate the gemm
-   * kernel on it). Only the last memory is kept: alternating memories would re-send them, which no caller does.
+   * The id of a (module, shared memory) pair the threads have instantiated, sending it to them first when it is not
+   * among the last {@link SHARED_INSTANCES} sent (LMNN alternates between its engine's and its impostor search's).
    */
-  private shareMemory(memory: object): void {
-    if (memory === this.memory) return;
-    this.memory = memory;
-    this.memoryGen++;
-    for (const w of this.workers) if (!w.dead) w.port.postMessage({ memory, memoryGen: this.memoryGen });
-    Atomics.store(this.views.ctrl, CTRL.MEMORY, this.memoryGen);
+  private shareInstance(w: SharedWasm): number {
+    const hit = this.shared.find((s) => s.memory === w.memory && s.module === w.module);
+    if (hit) return hit.id;
+    const id = ++this.sharedIds;
+    this.shared.push({ memory: w.memory, module: w.module, id });
+    if (this.shared.length > SHARED_INSTANCES) this.shared.shift();
+    for (const t of this.workers) if (!t.dead) t.port.postMessage({ memory: w.memory, module: w.module, id });
+    Atomics.store(this.views.ctrl, CTRL.MEMORY, id);
+    return id;
   }
 
   /** A large enough operand buffer, sent to the threads when it is replaced (before the task that needs it). */

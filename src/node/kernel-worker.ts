@@ -5,8 +5,8 @@ import { type MessagePort, receiveMessageOnPort, workerData } from "node:worker_
 import { RobustMetricError } from "../errors.js";
 import { sqDistances } from "../linalg/distance.js";
 import type { Mat } from "../linalg/mat.js";
-import { assembleModule, compileModule, wasmApi } from "../linalg/wasm-encoder.js";
-import { kernelGemm, setLinalgBackend } from "../linalg/wasm-linalg.js";
+import { wasmApi } from "../linalg/wasm-encoder.js";
+import { setLinalgBackend } from "../linalg/wasm-linalg.js";
 import { MahalanobisMetric } from "../metric/mahalanobis.js";
 import { KNeighborsClassifier } from "../neighbors/knn.js";
 import { certifyPoint, type PointSettings } from "../robust/curves.js";
@@ -24,7 +24,7 @@ export const CTRL = {
   BEAT: 3,
   /** Generation of the shared operand buffer (a new one is sent to the threads through their ports). */
   ARENA: 4,
-  /** Generation of the shared WebAssembly memory of wasmGemm tasks (sent through the ports like the arena). */
+  /** Id of the last (module, shared WebAssembly memory) pair sent to the threads (through the ports, like the arena). */
   MEMORY: 5,
   /** CERTIFY: the next point to take, and the number of points done. */
   NEXT: 6,
@@ -70,6 +70,10 @@ export const PARAM = {
   JS: 10,
   FAULT_KIND: 11,
   FAULT_ROW: 12,
+  /** WASM tasks: the id of the (module, shared memory) pair. */
+  INSTANCE: 19,
+  /** WASM_CANDIDATES: z, lead, y, rad, tt, outA, outB, outD, cnt, stop, cap, p, first, bound, n. */
+  WARGS: 24,
   /** CERTIFY: rows of L, classes, exact (0/1), screenSize and maxIter (−1: the default), seed. */
   L_ROWS: 13,
   CLASSES: 14,
@@ -96,11 +100,19 @@ export function certifyLayout(m: number, n: number, p: number, q: number) {
 }
 
 /**
- * Task codes. WASM_GEMM: C = A·B in the shared WebAssembly memory last sent (PARAM.A/B/C are byte offsets there,
- * M, K, N the shapes), rows of C split. CERTIFY: point certificates (see `certifyLayout`), points taken one by one
+ * Task codes. WASM_GEMM: C = A·B in the shared WebAssembly memory of PARAM.INSTANCE (PARAM.A/B/C are byte offsets
+ * there, M, K, N the shapes), rows of C split. WASM_CANDIDATES: LMNN's impostor candidates of rows [r0, r1), see
+ * WasmCandidatesTask. CERTIFY: point certificates (see `certifyLayout`), points taken one by one
  * from CTRL.NEXT instead of a fixed range.
  */
-export const TASK = { SQ_DISTANCES: 1, KNEIGHBORS: 2, FAULT: 3, WASM_GEMM: 4, CERTIFY: 5 } as const;
+export const TASK = {
+  SQ_DISTANCES: 1,
+  KNEIGHBORS: 2,
+  FAULT: 3,
+  WASM_GEMM: 4,
+  CERTIFY: 5,
+  WASM_CANDIDATES: 6,
+} as const;
 
 /** Faults a test can inject into the thread owning a row: a RobustMetricError, another error, or a thread exit. */
 export const FAULT = { ROBUST: 1, TYPE: 2, EXIT: 3 } as const;
@@ -130,18 +142,49 @@ const SYM_CHUNK = 64;
 /** Distance work (multiply-adds) per chunk of other tasks: small enough for frequent heartbeats. */
 const CHUNK_WORK = 1 << 24;
 
-/** This thread's gemm kernel instance on the shared WebAssembly memory of WASM_GEMM tasks (set by `serve`). */
-let sharedGemm: ((a: number, b: number, c: number, m: number, k: number, n: number) => void) | undefined;
-/** The gemm kernel's module with a shared memory import, compiled at the first shared memory (null: unavailable). */
-let sharedGemmModule: object | null | undefined;
+/** The exports of a module instantiated on a shared memory, as the WASM tasks call them. */
+interface SharedExports {
+  gemm?(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  candidates?(...args: number[]): number;
+}
 
-/** Instantiates the gemm kernel on a shared memory; undefined when WebAssembly refuses it. */
-function gemmOn(memory: object): typeof sharedGemm {
-  if (sharedGemmModule === undefined)
-    sharedGemmModule = compileModule(() => assembleModule([kernelGemm()], { shared: true }));
-  if (!sharedGemmModule || !wasmApi) return undefined;
-  const inst = new wasmApi.Instance(sharedGemmModule, { env: { mem: memory } });
-  return (inst.exports as { gemm: NonNullable<typeof sharedGemm> }).gemm;
+/**
+ * This thread's instances of (module, shared memory) pairs and their memories, by the id the pool gave the pair;
+ * the pool keeps its last {@link SHARED_INSTANCES} pairs and ids grow, so keeping twice as many of the largest ids
+ * keeps all of them.
+ */
+const instances = new Map<number, SharedExports | undefined>();
+const memories = new Map<number, { buffer: ArrayBufferLike }>();
+export const SHARED_INSTANCES = 4;
+
+/** Instantiates a module on a shared memory (undefined when WebAssembly refuses) and forgets the oldest ids. */
+function instantiate(id: number, module: object, memory: { buffer: ArrayBufferLike }): void {
+  let exports: SharedExports | undefined;
+  try {
+    exports = new wasmApi!.Instance(module, { env: { mem: memory } }).exports as SharedExports;
+  } catch {
+    exports = undefined;
+  }
+  instances.set(id, exports);
+  memories.set(id, memory);
+  for (const old of [...instances.keys()])
+    if (old <= id - 2 * SHARED_INSTANCES) {
+      instances.delete(old);
+      memories.delete(old);
+    }
+}
+
+/** The instance of the current task's (module, memory) pair. */
+function sharedExports(p: Float64Array): SharedExports {
+  const e = instances.get(p[PARAM.INSTANCE]!);
+  if (!e)
+    throw new RobustMetricError("INTERNAL", "kernel pool: no instance of the shared WebAssembly module");
+  return e;
+}
+
+/** The current buffer of the task's shared memory (it may have grown since it was sent). */
+function sharedBuffer(p: Float64Array): ArrayBufferLike {
+  return memories.get(p[PARAM.INSTANCE]!)!.buffer;
 }
 
 /** Scratch buffers of this thread, kept between tasks. */
@@ -165,7 +208,8 @@ export interface DirectOutputs {
  * Rows [r0, r1) of the current task (parameters and operands in `v`), computed by the same per-row code as the
  * single-thread path: {@link sqDistances} on row blocks (every pair summed by the same kernel, whichever block it
  * is in) and `KNeighborsClassifier.kneighborsRows`. `beat` is called after every chunk. `inWorker` guards the
- * exit fault (the calling thread never exits). `direct` replaces arena outputs by the caller's arrays.
+ * exit fault (the calling thread never exits). `direct` replaces arena outputs by the caller's arrays. `slot`: the
+ * thread's number, for tasks whose threads write outputs of unknown size into slots of their own.
  *
  * @throws what the per-row code throws; the FAULT task throws on purpose.
  */
@@ -176,6 +220,7 @@ export function runRows(
   beat: () => void,
   inWorker: boolean,
   direct: DirectOutputs = {},
+  slot = 0,
 ): void {
   const p = v.params;
   const task = p[PARAM.TASK]!;
@@ -210,17 +255,41 @@ export function runRows(
       beat();
     }
   } else if (task === TASK.WASM_GEMM) {
-    if (!sharedGemm)
-      throw new RobustMetricError("INTERNAL", "kernel pool: no shared WebAssembly memory received");
+    const gemm = sharedExports(p).gemm!;
     const k = p[PARAM.K]!;
     const a = p[PARAM.A]!;
     const c = p[PARAM.C]!;
     const step = Math.max(1, Math.floor(CHUNK_WORK / Math.max(1, k * n)));
     for (let c0 = r0; c0 < r1; c0 += step) {
       const c1 = Math.min(r1, c0 + step);
-      sharedGemm(a + 8 * c0 * k, p[PARAM.B]!, c + 8 * c0 * n, c1 - c0, k, n);
+      gemm(a + 8 * c0 * k, p[PARAM.B]!, c + 8 * c0 * n, c1 - c0, k, n);
       beat();
     }
+  } else if (task === TASK.WASM_CANDIDATES) {
+    // this thread's slot of the outputs; one call, which stops early only when the slot is full
+    const w = (k: number) => p[PARAM.WARGS + k]!;
+    const t = slot;
+    const cap = w(10);
+    const reached = sharedExports(p).candidates!(
+      w(0),
+      w(1),
+      w(2),
+      w(3),
+      w(4),
+      w(5) + 4 * t * cap,
+      w(6) + 4 * t * cap,
+      w(7) + 8 * t * cap,
+      w(8) + 8 * t,
+      cap,
+      r0,
+      r1,
+      w(14),
+      w(11),
+      w(12),
+      w(13),
+    );
+    new Int32Array(sharedBuffer(p), w(9) + 4 * t, 1)[0] = reached;
+    beat();
   } else if (task === TASK.CERTIFY) {
     certifyPoints(v, beat);
   } else if (task === TASK.FAULT) {
@@ -313,8 +382,8 @@ export interface KernelWorkerData {
   arena: SharedArrayBuffer;
   arenaGen: number;
   /**
-   * Receives {arena, arenaGen} when the pool replaces its operand buffer, {memory, memoryGen} when a WASM_GEMM
-   * task names another shared WebAssembly memory.
+   * Receives {arena, arenaGen} when the pool replaces its operand buffer, {memory, module, id} when a WASM task
+   * names a (module, shared WebAssembly memory) pair the threads do not have.
    */
   port: MessagePort;
 }
@@ -378,19 +447,15 @@ function serve(data: KernelWorkerData): void {
     while (arenaGen !== Atomics.load(ctrl, CTRL.ARENA) || memoryGen !== Atomics.load(ctrl, CTRL.MEMORY)) {
       const msg = receiveMessageOnPort(data.port)?.message as
         | { arena: SharedArrayBuffer; arenaGen: number }
-        | { memory: object; memoryGen: number }
+        | { memory: { buffer: ArrayBufferLike }; module: object; id: number }
         | undefined;
       if (!msg) break;
       if ("arena" in msg) {
         arenaGen = msg.arenaGen;
         v = sharedViews(data.ctrl, msg.arena);
       } else {
-        memoryGen = msg.memoryGen;
-        try {
-          sharedGemm = gemmOn(msg.memory);
-        } catch {
-          sharedGemm = undefined;
-        }
+        memoryGen = msg.id;
+        instantiate(msg.id, msg.module, msg.memory);
       }
     }
     if (Atomics.load(ctrl, CTRL.PART + t) !== gen) continue;
@@ -398,7 +463,7 @@ function serve(data: KernelWorkerData): void {
       if (arenaGen !== Atomics.load(ctrl, CTRL.ARENA) || memoryGen !== Atomics.load(ctrl, CTRL.MEMORY))
         throw new RobustMetricError("INTERNAL", `kernel pool thread ${t}: operand buffer not received`);
       setLinalgBackend(v.params[PARAM.JS] === 1 ? "js" : "auto");
-      runRows(v, ctrl[CTRL.RANGE + 2 * t]!, ctrl[CTRL.RANGE + 2 * t + 1]!, beat, true);
+      runRows(v, ctrl[CTRL.RANGE + 2 * t]!, ctrl[CTRL.RANGE + 2 * t + 1]!, beat, true, {}, t);
     } catch (e) {
       writeError(v, t, e);
     }

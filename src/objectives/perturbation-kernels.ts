@@ -1017,7 +1017,18 @@ function wasmKernels(mod: object, sizes: KernelSizes, shared: boolean, recycle?:
     const own = (r0: number, r1: number) => k.gemm(a + 8 * r0 * kk, bb, c + 8 * r0 * nn, r1 - r0, kk, nn);
     if (
       shared &&
-      rowParallel()?.run({ name: "wasmGemm", memory: memory!, a, b: bb, c, m, k: kk, n: nn, own })
+      rowParallel()?.run({
+        name: "wasmGemm",
+        memory: memory!,
+        module: mod,
+        a,
+        b: bb,
+        c,
+        m,
+        k: kk,
+        n: nn,
+        own,
+      })
     )
       return;
     k.gemm(a, bb, c, m, kk, nn);

@@ -15,6 +15,7 @@
  */
 export type RowTask =
   | WasmGemmTask
+  | WasmRangeTask
   | WasmCandidatesTask
   | CertifyTask
   | {
@@ -65,6 +66,24 @@ export interface WasmGemmTask extends SharedWasm {
   m: number;
   k: number;
   n: number;
+  own: (r0: number, r1: number) => void;
+}
+
+/**
+ * A kernel export of the module that takes its row range as two of its arguments (`range`: their positions in
+ * `args`, which the calling thread's values fill as [0, rows)) and writes only its rows' outputs, each computed
+ * alike whatever the range: the threads call it on their ranges, split by `weight` (default 1 per row), the
+ * calling thread computes its own with `own(r0, r1)`. `work`: multiply-adds of the whole call (for the pool's
+ * threshold).
+ */
+export interface WasmRangeTask extends SharedWasm {
+  name: "wasmRange";
+  fn: string;
+  args: number[];
+  range: [number, number];
+  rows: number;
+  work: number;
+  weight?: (i: number) => number;
   own: (r0: number, r1: number) => void;
 }
 
@@ -172,6 +191,7 @@ export function rowParallel(): RowParallel | undefined {
  */
 export function taskWork(task: RowTask): number {
   if (task.name === "wasmGemm") return task.m * task.k * task.n;
+  if (task.name === "wasmRange") return task.work;
   // the 16-axis bound of every pair
   if (task.name === "wasmCandidates") return 8 * task.n * task.n;
   // at least a nearest-neighbour search per point

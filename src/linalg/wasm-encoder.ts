@@ -219,15 +219,15 @@ export class Fn {
   }
 
   /**
-   * for (a = 0; a < n; a++) { before; for (s = start[a]; s < start[a + 1]; s++) perPair; after } — a walk over
-   * pairs in CSR form (locals a, s, end; parameters start, n).
+   * for (a = from; a < to; a++) { before; for (s = start[a]; s < start[a + 1]; s++) perPair; after } — a walk over
+   * pairs in CSR form (locals a, s, end; parameter start; by default from 0 to the parameter n).
    */
-  csr(before: Code, perPair: Code, after: Code = []): Code {
+  csr(before: Code, perPair: Code, after: Code = [], from: Code = i32c(0), to?: Code): Code {
     const startAt = (k: number) => i32load(at4(this.get("start"), this.get("a")), k);
     return this.for(
       "a",
-      i32c(0),
-      this.get("n"),
+      from,
+      to ?? this.get("n"),
       cat(before, this.set("end", startAt(4)), this.for("s", startAt(0), this.get("end"), perPair), after),
     );
   }

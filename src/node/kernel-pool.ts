@@ -25,6 +25,7 @@ import {
   type DirectOutputs,
   type KernelWorkerData,
   MAX_THREADS,
+  MAX_WASM_ARGS,
   PARAM,
   readError,
   runRows,
@@ -33,15 +34,17 @@ import {
   sharedViews,
   spinWhile,
   TASK,
+  WASM_FUNCTIONS,
 } from "./kernel-worker.js";
 
 /**
- * Below this many multiply-adds (2^20 ≈ 1.05 million, about 0.2 ms of one thread's distances) a task runs on the
- * calling thread: waking a thread, copying the operands into shared memory and its rows out cost about as much as
- * the second thread saves. Measured by the threshold sweep of `npm run bench:pool` (2 cores: two threads are
- * 0.91× as fast at 2^19.6, 1.30× at 2^20.6, 1.5× from 2^22.6; BENCHMARKS.md, docs/performance.md).
+ * Below this many multiply-adds (2^18 ≈ 262,000, about 50 µs of one thread's distances) a task runs on the calling
+ * thread. The pool's threads poll for 1 ms after a task before they sleep, so tasks that follow each other (a
+ * learner's evaluations) find them awake: then two threads are 0.96× as fast at 2^17.6, 1.23× at 2^18.7 and 1.47×
+ * at 2^19.6 (threshold sweep of `npm run bench:pool`, 2 cores; BENCHMARKS.md). A task that finds them asleep pays
+ * about 0.1 ms more to wake them (before the polling, the break-even was near 2^20).
  */
-export const DEFAULT_MIN_WORK = 1 << 20;
+export const DEFAULT_MIN_WORK = 1 << 18;
 
 /** Options of {@link enableKernelPool} and {@link KernelPool}. */
 export interface KernelPoolOptions {
@@ -176,43 +179,36 @@ export class KernelPool implements RowParallel {
   run(task: RowTask): boolean {
     if (this.closed || this.busy || this.threads < 2 || taskWork(task) < this.minWork) return false;
     if (task.name === "wasmGemm") {
-      const { a, b, c, m, k, n, own } = task;
-      if (!(task.memory.buffer instanceof SharedArrayBuffer)) return false;
-      const params: Record<number, number> = { [PARAM.M]: m, [PARAM.K]: k, [PARAM.N]: n };
-      return this.dispatch(TASK.WASM_GEMM, m, undefined, {
-        need: 1,
-        params,
-        offsets: { A: a, B: b, C: c, I: 0 },
-        direct: {},
-        prepare: () => {
-          params[PARAM.INSTANCE] = this.shareInstance(task);
-        },
-        own,
-        copyIn: () => {},
-        copyOut: () => {},
+      const { a, b, c, m, k, n } = task;
+      return this.wasm(TASK.WASM_GEMM, task, m, undefined, [], {
+        [PARAM.M]: m,
+        [PARAM.K]: k,
+        [PARAM.N]: n,
+        [PARAM.A]: a,
+        [PARAM.B]: b,
+        [PARAM.C]: c,
+      });
+    }
+    if (task.name === "wasmRange") {
+      if (task.args.length > MAX_WASM_ARGS)
+        throw new RobustMetricError(
+          "INTERNAL",
+          `kernel pool: ${task.args.length} arguments, at most ${MAX_WASM_ARGS}`,
+        );
+      const fn = WASM_FUNCTIONS.indexOf(task.fn);
+      if (fn < 0) throw new RobustMetricError("INTERNAL", `kernel pool: unknown kernel export '${task.fn}'`);
+      return this.wasm(TASK.WASM_RANGE, task, task.rows, task.weight, task.args, {
+        [PARAM.FN]: fn,
+        [PARAM.NARGS]: task.args.length,
+        [PARAM.R0_ARG]: task.range[0],
+        [PARAM.R1_ARG]: task.range[1],
       });
     }
     if (task.name === "wasmCandidates") {
-      if (!(task.memory.buffer instanceof SharedArrayBuffer)) return false;
       const { n, args: g } = task;
-      const params: Record<number, number> = {};
-      const values = [g.z, g.lead, g.y, g.rad, g.tt, task.outA, task.outB, task.outD, task.cnt, task.stop];
-      values.push(task.cap, g.p, g.first, g.bound, n);
-      values.forEach((value, k) => {
-        params[PARAM.WARGS + k] = value;
-      });
-      return this.dispatch(TASK.WASM_CANDIDATES, n, (i) => n - i, {
-        need: 1,
-        params,
-        offsets: { A: 0, B: 0, C: 0, I: 0 },
-        direct: {},
-        prepare: () => {
-          params[PARAM.INSTANCE] = this.shareInstance(task);
-        },
-        own: task.own,
-        copyIn: () => {},
-        copyOut: () => {},
-      });
+      const args = [g.z, g.lead, g.y, g.rad, g.tt, task.outA, task.outB, task.outD, task.cnt, task.stop];
+      args.push(task.cap, g.p, g.first, g.bound, n);
+      return this.wasm(TASK.WASM_CANDIDATES, task, n, (i) => n - i, args, {});
     }
     if (task.name === "certify") return this.certify(task);
     if (task.name === "sqDistances") {
@@ -261,6 +257,36 @@ export class KernelPool implements RowParallel {
       });
     }
     return false;
+  }
+
+  /**
+   * A task run by a kernel export on a shared WebAssembly memory: nothing is copied; `args` go to the parameter
+   * slots from PARAM.WARGS; the threads get the (module, memory) pair first if they do not have it.
+   */
+  private wasm(
+    code: number,
+    task: SharedWasm & { own: NonNullable<Parameters<KernelPool["dispatch"]>[3]["own"]> },
+    rows: number,
+    weight: ((i: number) => number) | undefined,
+    args: number[],
+    params: Record<number, number>,
+  ): boolean {
+    if (!(task.memory.buffer instanceof SharedArrayBuffer)) return false;
+    args.forEach((value, k) => {
+      params[PARAM.WARGS + k] = value;
+    });
+    return this.dispatch(code, rows, weight, {
+      need: 1,
+      params,
+      offsets: { A: params[PARAM.A] ?? 0, B: params[PARAM.B] ?? 0, C: params[PARAM.C] ?? 0, I: 0 },
+      direct: {},
+      prepare: () => {
+        params[PARAM.INSTANCE] = this.shareInstance(task);
+      },
+      own: task.own,
+      copyIn: () => {},
+      copyOut: () => {},
+    });
   }
 
   /** A certify task: the context's arrays and the points in, the threads' points out (see CertifyTask). */

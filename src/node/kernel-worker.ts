@@ -72,7 +72,12 @@ export const PARAM = {
   FAULT_ROW: 12,
   /** WASM tasks: the id of the (module, shared memory) pair. */
   INSTANCE: 19,
-  /** WASM_CANDIDATES: z, lead, y, rad, tt, outA, outB, outD, cnt, stop, cap, p, first, bound, n. */
+  /** WASM_RANGE: the export (index in WASM_FUNCTIONS), argument count, positions of the row range's arguments. */
+  FN: 20,
+  NARGS: 21,
+  R0_ARG: 22,
+  R1_ARG: 23,
+  /** WASM tasks' arguments (WASM_CANDIDATES: z, lead, y, rad, tt, outA, outB, outD, cnt, stop, cap, p, first, bound, n). */
   WARGS: 24,
   /** CERTIFY: rows of L, classes, exact (0/1), screenSize and maxIter (−1: the default), seed. */
   L_ROWS: 13,
@@ -112,7 +117,13 @@ export const TASK = {
   WASM_GEMM: 4,
   CERTIFY: 5,
   WASM_CANDIDATES: 6,
+  WASM_RANGE: 7,
 } as const;
+
+/** Kernel exports a WASM_RANGE task may call (by index: the parameters are numbers). */
+export const WASM_FUNCTIONS = ["pairDots"];
+/** Most arguments of a WASM_RANGE call (parameter slots from PARAM.WARGS to the end of the parameter block). */
+export const MAX_WASM_ARGS = 200;
 
 /** Faults a test can inject into the thread owning a row: a RobustMetricError, another error, or a thread exit. */
 export const FAULT = { ROBUST: 1, TYPE: 2, EXIT: 3 } as const;
@@ -265,6 +276,16 @@ export function runRows(
       gemm(a + 8 * c0 * k, p[PARAM.B]!, c + 8 * c0 * n, c1 - c0, k, n);
       beat();
     }
+  } else if (task === TASK.WASM_RANGE) {
+    const args = Array.from({ length: p[PARAM.NARGS]! }, (_, k) => p[PARAM.WARGS + k]!);
+    args[p[PARAM.R0_ARG]!] = r0;
+    args[p[PARAM.R1_ARG]!] = r1;
+    const f = (sharedExports(p) as Record<string, (...a: number[]) => unknown>)[
+      WASM_FUNCTIONS[p[PARAM.FN]!]!
+    ];
+    if (!f) throw new RobustMetricError("INTERNAL", "kernel pool: the module has no such export");
+    f(...args);
+    beat();
   } else if (task === TASK.WASM_CANDIDATES) {
     // this thread's slot of the outputs; one call, which stops early only when the slot is full
     const w = (k: number) => p[PARAM.WARGS + k]!;

@@ -10,7 +10,7 @@
 // Layouts: x, y, h are n×p row-major; m, g are p×p row-major; pairs and (j, l) pairs are in CSR form by their
 // first point (B = second points, start = offsets); counts is [violated or active, active].
 
-import { rowParallel } from "../linalg/parallel.js";
+import { type RowTask, rowParallel, type WasmGemmTask, type WasmRangeTask } from "../linalg/parallel.js";
 import {
   assembleModule,
   at4,
@@ -529,13 +529,13 @@ function kernelForms(P: number | null): Fn {
 }
 
 /**
- * out[s] = na[a] + na[b] − 2·u_a·v_b over the pairs in CSR form; the dot product sums the even and the odd
+ * out[s] = na[a] + na[b] − 2·u_a·v_b over the pairs in CSR form of the anchors a in [a0, a1); the dot product sums the even and the odd
  * coordinates in the two lanes, then adds the odd tail (the JavaScript kernel's order).
  */
 function kernelPairDots(P: number | null): Fn {
   const f = new Fn(
     "pairDots",
-    decl("u v na B start out n p"),
+    decl("u v na B start out a0 a1 p"),
     decl("a s end ua vb c b p2 acc:f64 vacc:v128"),
     null,
     P,
@@ -562,6 +562,9 @@ function kernelPairDots(P: number | null): Fn {
           ),
         ),
       ),
+      [],
+      f.get("a0"),
+      f.get("a1"),
     ),
   );
   return f;
@@ -904,6 +907,9 @@ function assemble(P: number | null, shared = false): Uint8Array {
   );
 }
 
+/** Omit over each member of a union (the plain Omit merges the members). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /** Dimensions up to this get a module of their own, with the coordinate loops unrolled. */
 const MAX_SPECIALISED_P = 48;
 const modules = new Map<number | "any" | "shared", object | null>();
@@ -943,7 +949,8 @@ interface WasmExports {
     B: number,
     start: number,
     out: number,
-    n: number,
+    a0: number,
+    a1: number,
     p: number,
   ): void;
   differences(dist: number, il: number, ij: number, dm: number, T: number): void;
@@ -1012,26 +1019,32 @@ function wasmKernels(mod: object, sizes: KernelSizes, shared: boolean, recycle?:
   // both sum every entry in the same order, so the choice does not change a bit.
   const blocked = p > MAX_SPECIALISED_P;
   let transposed = false;
-  // C = A·B (m×kk · kk×nn at byte offsets a, b, c) on the pool's threads when the memory is shared, else here
+  // a task for the pool's threads (only with a shared memory), or false: then the caller computes it all itself
+  const pooled = (task: DistributiveOmit<WasmGemmTask | WasmRangeTask, "memory" | "module">): boolean =>
+    shared && (rowParallel()?.run({ ...task, memory: memory!, module: mod } as RowTask) ?? false);
+  // C = A·B (m×kk · kk×nn at byte offsets a, b, c), rows split among the threads
   const product = (a: number, bb: number, c: number, m: number, kk: number, nn: number) => {
     const own = (r0: number, r1: number) => k.gemm(a + 8 * r0 * kk, bb, c + 8 * r0 * nn, r1 - r0, kk, nn);
+    if (!pooled({ name: "wasmGemm", a, b: bb, c, m, k: kk, n: nn, own })) own(0, m);
+  };
+  // the pairs' forms by anchor rows, split among the threads by their numbers of pairs
+  const pairDots = (
+    u: number,
+    v: number,
+    na: number,
+    B: number,
+    st: number,
+    out: number,
+    start: Int32Array,
+  ) => {
+    const own = (r0: number, r1: number) => k.pairDots(u, v, na, B, st, out, r0, r1, p);
+    const args = [u, v, na, B, st, out, 0, n, p];
+    const weight = (a: number) => 1 + start[a + 1]! - start[a]!;
+    const range: [number, number] = [6, 7];
     if (
-      shared &&
-      rowParallel()?.run({
-        name: "wasmGemm",
-        memory: memory!,
-        module: mod,
-        a,
-        b: bb,
-        c,
-        m,
-        k: kk,
-        n: nn,
-        own,
-      })
+      !pooled({ name: "wasmRange", fn: "pairDots", args, range, rows: n, work: start[n]! * p, weight, own })
     )
-      return;
-    k.gemm(a, bb, c, m, kk, nn);
+      own(0, n);
   };
   const rank1Sum = () => {
     if (!blocked) return k.rank1Sum(o.x, o.h, o.g, n, p);
@@ -1053,8 +1066,8 @@ function wasmKernels(mod: object, sizes: KernelSizes, shared: boolean, recycle?:
     },
     pairForms: (graph) =>
       graph === "pairs"
-        ? k.pairDots(o.x, o.y, o.sx, o.pairB, o.pairStart, o.dist, n, p)
-        : k.pairDots(o.y, o.y, o.ry, o.jlB, o.jlStart, o.q, n, p),
+        ? pairDots(o.x, o.y, o.sx, o.pairB, o.pairStart, o.dist, b.pairStart)
+        : pairDots(o.y, o.y, o.ry, o.jlB, o.jlStart, o.q, b.jlStart),
     differences: () => k.differences(o.dist, o.tIL, o.tIJ, o.dm, T),
     laplacianProduct: (graph) => {
       if (graph === "pairs") k.laplacian(o.x, o.pairW, o.pairB, o.pairStart, o.h, o.deg, n, p);

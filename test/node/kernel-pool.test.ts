@@ -243,7 +243,7 @@ describe("kernel pool on real worker threads", () => {
     }
   });
 
-  it("TripletEngine beyond the unrolled modules: its two products on shared memory, bit-identical to one thread", () => {
+  it("TripletEngine beyond the unrolled modules: products and pair forms on shared memory, the bits of one thread", () => {
     const rng = new Rng(15);
     for (const [n, p] of [
       [61, 49],
@@ -283,8 +283,8 @@ describe("kernel pool on real worker threads", () => {
       expect(r.many.value).toBe(r.one.value);
       sameBits(r.many.dist, r.one.dist);
       sameBits(r.many.G, r.one.G);
-      // X·M and XᵀH each split among the threads
-      expect(pool.tasks - before).toBe(2);
+      // X·M, the pairs' forms (by anchor rows) and XᵀH each split among the threads
+      expect(pool.tasks - before).toBe(3);
     }
   });
 
@@ -440,12 +440,12 @@ describe("kernel pool lifecycle", () => {
       expect(rowParallel()).toBe(pool);
       await pool.start();
       const rng = new Rng(17);
-      // 144²·50 < 2^20 ≤ 145²·50 (two distinct sets)
-      expect(144 * 144 * 50).toBeLessThan(DEFAULT_MIN_WORK);
-      expect(145 * 145 * 50).toBeGreaterThanOrEqual(DEFAULT_MIN_WORK);
+      // 72²·50 < 2^18 ≤ 73²·50 (two distinct sets)
+      expect(72 * 72 * 50).toBeLessThan(DEFAULT_MIN_WORK);
+      expect(73 * 73 * 50).toBeGreaterThanOrEqual(DEFAULT_MIN_WORK);
       for (const [size, used] of [
-        [144, 0],
-        [145, 1],
+        [72, 0],
+        [73, 1],
       ] as const) {
         const A = randMat(rng, size, 50);
         const B = randMat(rng, size, 50);

@@ -139,6 +139,11 @@ export interface CertifyTask {
   upper: Float64Array | undefined;
   predictions: Int32Array;
   point: (i: number) => void;
+  /**
+   * Called before the calling thread's first point with the shared denominator tables and their counters (see
+   * robust/curves.ts `sharedTableSource`), and with undefined after its last (the buffers are the pool's).
+   */
+  shareTables?: (tables: Float64Array | undefined, counters: Int32Array | undefined) => void;
   onDone?: (done: number, total: number) => void;
 }
 

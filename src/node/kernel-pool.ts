@@ -22,6 +22,7 @@ import {
   CTRL,
   CTRL_BYTES,
   certifyLayout,
+  certifyTables,
   type DirectOutputs,
   type KernelWorkerData,
   MAX_THREADS,
@@ -295,7 +296,8 @@ export class KernelPool implements RowParallel {
     const m = Q.rows;
     const n = X.rows;
     const d = X.cols;
-    const at = certifyLayout(m, n, d, L.rows);
+    const at = certifyLayout(m, n, d, L.rows, task.nClasses);
+    const shared = () => certifyTables(this.views, at, n, task.nClasses);
     const mine = new Uint8Array(m);
     const c = this.views.ctrl;
     return this.dispatch(TASK.CERTIFY, m, undefined, {
@@ -324,14 +326,21 @@ export class KernelPool implements RowParallel {
         f64.set(y.subarray(0, n), at.y);
         f64.set(Q.data.subarray(0, m * d), at.Q);
         for (let i = 0; i < m; i++) f64[at.labels + i] = labels[i]!;
+        shared()?.counters.fill(0);
       },
       own: () => {
-        for (;;) {
-          const i = Atomics.add(c, CTRL.NEXT, 1);
-          if (i >= m) return;
-          task.point(i);
-          mine[i] = 1;
-          task.onDone?.(Atomics.add(c, CTRL.DONE, 1) + 1, m);
+        const tables = shared();
+        task.shareTables?.(tables?.tables, tables?.counters);
+        try {
+          for (;;) {
+            const i = Atomics.add(c, CTRL.NEXT, 1);
+            if (i >= m) return;
+            task.point(i);
+            mine[i] = 1;
+            task.onDone?.(Atomics.add(c, CTRL.DONE, 1) + 1, m);
+          }
+        } finally {
+          task.shareTables?.(undefined, undefined);
         }
       },
       copyOut: (f64) => {

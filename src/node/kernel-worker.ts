@@ -9,8 +9,8 @@ import { wasmApi } from "../linalg/wasm-encoder.js";
 import { setLinalgBackend } from "../linalg/wasm-linalg.js";
 import { MahalanobisMetric } from "../metric/mahalanobis.js";
 import { KNeighborsClassifier } from "../neighbors/knn.js";
-import { certifyPoint, type PointSettings } from "../robust/curves.js";
-import { CertificationContext } from "../robust/margins.js";
+import { certifyPoint, type PointSettings, sharedTableSource } from "../robust/curves.js";
+import { CertificationContext, DENOMINATOR_LIMIT } from "../robust/margins.js";
 
 /** Int32 slots of the control buffer. */
 export const CTRL = {
@@ -90,9 +90,10 @@ export const PARAM = {
 
 /**
  * Where a CERTIFY task's arrays are in the arena (Float64 elements; labels and predictions stored as doubles): L
- * (q×p), X (n×p), y (n), Q (m×p), labels (m), lower (m), upper (m), predictions (m); `need` in all.
+ * (q×p), X (n×p), y (n), Q (m×p), labels (m), lower (m), upper (m), predictions (m), the shared denominator tables'
+ * counters (two Int32 per class) and, when n² doubles fit the contexts' cache limit, the tables (n²); `need` in all.
  */
-export function certifyLayout(m: number, n: number, p: number, q: number) {
+export function certifyLayout(m: number, n: number, p: number, q: number, classes: number) {
   const L = 0;
   const X = L + q * p;
   const y = X + n * p;
@@ -101,7 +102,37 @@ export function certifyLayout(m: number, n: number, p: number, q: number) {
   const lower = labels + m;
   const upper = lower + m;
   const pred = upper + m;
-  return { L, X, y, Q, labels, lower, upper, pred, need: pred + m };
+  const counters = pred + m;
+  const tables = counters + classes;
+  const shared = n * n <= DENOMINATOR_LIMIT;
+  return {
+    L,
+    X,
+    y,
+    Q,
+    labels,
+    lower,
+    upper,
+    pred,
+    counters,
+    tables,
+    shared,
+    need: tables + (shared ? n * n : 0),
+  };
+}
+
+/** The shared denominator tables and counters of a CERTIFY task, or undefined when it has none. */
+export function certifyTables(
+  v: SharedViews,
+  at: ReturnType<typeof certifyLayout>,
+  n: number,
+  classes: number,
+): { tables: Float64Array; counters: Int32Array } | undefined {
+  if (!at.shared) return undefined;
+  return {
+    tables: v.f64.subarray(at.tables, at.tables + n * n),
+    counters: v.i32.subarray(2 * at.counters, 2 * at.counters + 2 * classes),
+  };
 }
 
 /**
@@ -335,12 +366,15 @@ function certifyPoints(v: SharedViews, beat: () => void): void {
   const n = p[PARAM.N]!;
   const d = p[PARAM.D]!;
   const q = p[PARAM.L_ROWS]!;
-  const at = certifyLayout(m, n, d, q);
+  const classes = p[PARAM.CLASSES]!;
+  const at = certifyLayout(m, n, d, q, classes);
   const f = v.f64;
   const L: Mat = { rows: q, cols: d, data: f.slice(at.L, at.L + q * d) };
   const X: Mat = { rows: n, cols: d, data: f.slice(at.X, at.X + n * d) };
   const y = Int32Array.from(f.subarray(at.y, at.y + n));
-  const ctx = CertificationContext.fromMetric(MahalanobisMetric.fromL(L), X, y, p[PARAM.CLASSES]!);
+  const ctx = CertificationContext.fromMetric(MahalanobisMetric.fromL(L), X, y, classes);
+  const shared = certifyTables(v, at, n, classes);
+  if (shared) ctx.sharedDenominators = sharedTableSource(ctx, shared.tables, shared.counters);
   const settings: PointSettings = {
     k: p[PARAM.K]!,
     exact: p[PARAM.EXACT] === 1,

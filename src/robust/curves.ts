@@ -93,6 +93,53 @@ export interface PointSettings {
   maxIter?: number;
 }
 
+/** Positives per block of a shared denominator table (the unit threads claim). */
+const TABLE_BLOCK = 8;
+
+/**
+ * The denominator tables of all classes in one shared buffer, built together by the threads that certify points:
+ * `tables` holds n² doubles (class c's table, n·|P_c|, after those of the classes before it) and `counters` two
+ * Int32 per class (blocks claimed, blocks done), zero at first. The returned source, set as the context's
+ * `sharedDenominators`, gives class c's table once built: the first thread to need it claims blocks of
+ * TABLE_BLOCK positives until none is left, fills them by `fillDenominators` (the entries of the context's own
+ * cache, bit for bit), then waits for the blocks others claimed. A wait with no block done for `stallMs` returns
+ * undefined: the context then builds its own table (a thread that failed mid-block never stalls the others).
+ */
+export function sharedTableSource(
+  ctx: CertificationContext,
+  tables: Float64Array,
+  counters: Int32Array,
+  stallMs = 10_000,
+): (c: number) => Float64Array | undefined {
+  const n = ctx.n;
+  const start: number[] = [];
+  let at = 0;
+  for (const P of ctx.classRows) {
+    start.push(at);
+    at += n * P.length;
+  }
+  return (c) => {
+    const P = ctx.classRows[c];
+    if (!P || P.length === 0) return undefined;
+    const table = tables.subarray(start[c]!, start[c]! + n * P.length);
+    const blocks = Math.ceil(P.length / TABLE_BLOCK);
+    for (let b = Atomics.add(counters, 2 * c, 1); b < blocks; b = Atomics.add(counters, 2 * c, 1)) {
+      ctx.fillDenominators(c, table, b * TABLE_BLOCK, Math.min(P.length, (b + 1) * TABLE_BLOCK));
+      Atomics.add(counters, 2 * c + 1, 1);
+    }
+    let done = Atomics.load(counters, 2 * c + 1);
+    let since = performance.now();
+    while (done < blocks) {
+      const now = Atomics.load(counters, 2 * c + 1);
+      if (now !== done) {
+        done = now;
+        since = performance.now();
+      } else if (performance.now() - since > stallMs) return undefined;
+    }
+    return table;
+  };
+}
+
 /**
  * One point's certificate as {@link certifiedAccuracy} computes it: the lower bound (exact 1-NN: the dual bound of
  * {@link exactMinimalPerturbation1nn}, else {@link knnCertifiedRadius}), the verified upper bound (exact only, else
@@ -170,7 +217,8 @@ export function certifiedAccuracy(
     predictions[i] = r.prediction;
   };
   // the points are independent: a thread pool (Node's kernel pool) certifies them on all threads, each point by
-  // certifyPoint on a context built from the same training rows and L, so with the bits of this loop
+  // certifyPoint on a context built from the same training rows and L, so with the bits of this loop; the threads
+  // share the denominator tables (built once, together, in shared memory) while the task runs
   const pooled = rowParallel()?.run({
     name: "certify",
     L: ctx.metric.components(),
@@ -184,6 +232,9 @@ export function certifiedAccuracy(
     upper: upperBounds,
     predictions,
     point,
+    shareTables: (tables, counters) => {
+      ctx.sharedDenominators = tables && counters ? sharedTableSource(ctx, tables, counters) : undefined;
+    },
     ...(opts.onPoint ? { onDone: opts.onPoint } : {}),
   });
   if (!pooled) {

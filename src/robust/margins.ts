@@ -165,6 +165,9 @@ export interface PreparedQuery {
  * const ctx = CertificationContext.fromClassifier(knn);
  * const r = knnCertifiedRadius(ctx, z, label, 3);
  */
+/** Doubles of cached denominator tables a context keeps at most (200 MB). */
+export const DENOMINATOR_LIMIT = 25_000_000;
+
 export class CertificationContext {
   readonly n: number;
   readonly p: number;
@@ -192,6 +195,11 @@ export class CertificationContext {
   private readonly classifiers = new Map<number, KNeighborsClassifier>();
   private readonly denominatorCache = new Map<number, Float64Array>();
   private denominatorsUsed = 0;
+  /**
+   * Where {@link classDenominators} takes its tables first, when set: a thread pool's tables, built once in shared
+   * memory by all its threads (robust/curves.ts `sharedTableSource`); undefined for a class sends it to the cache.
+   */
+  sharedDenominators: ((c: number) => Float64Array | undefined) | undefined;
 
   private constructor(metric: MahalanobisMetric, X: Mat, y: Int32Array, nClasses: number) {
     const { rows: n, cols: p } = X;
@@ -351,7 +359,9 @@ export class CertificationContext {
    * Built on first use and kept, as long as all cached classes stay within `limit` doubles in total (default 25 M =
    * 200 MB); otherwise undefined and callers compute them per query.
    */
-  classDenominators(c: number, limit = 25_000_000): Float64Array | undefined {
+  classDenominators(c: number, limit = DENOMINATOR_LIMIT): Float64Array | undefined {
+    const shared = this.sharedDenominators?.(c);
+    if (shared) return shared;
     const hit = this.denominatorCache.get(c);
     if (hit) return hit;
     const P = this.classRows[c];
@@ -359,7 +369,16 @@ export class CertificationContext {
     const size = this.n * P.length;
     if (this.denominatorsUsed + size > limit) return undefined;
     const out = new Float64Array(size);
-    for (let t = 0; t < P.length; t++) {
+    this.fillDenominators(c, out, 0, P.length);
+    this.denominatorsUsed += size;
+    this.denominatorCache.set(c, out);
+    return out;
+  }
+
+  /** Rows [t0, t1) (positions in `classRows[c]`) of class c's denominator table `out` (see classDenominators). */
+  fillDenominators(c: number, out: Float64Array, t0: number, t1: number): void {
+    const P = this.classRows[c]!;
+    for (let t = t0; t < t1; t++) {
       const i = P[t]!;
       for (let j = 0; j < this.n; j++) {
         if (this.y[j] === c) continue;
@@ -367,9 +386,6 @@ export class CertificationContext {
         out[t * this.n + j] = a + this.rowError(i, j, a);
       }
     }
-    this.denominatorsUsed += size;
-    this.denominatorCache.set(c, out);
-    return out;
   }
 
   /**

@@ -4,6 +4,7 @@ import { iris } from "../../src/data/embedded.js";
 import { eye, fromRows, type Mat } from "../../src/linalg/mat.js";
 import { MahalanobisMetric } from "../../src/metric/mahalanobis.js";
 import { adversarialMargin as objectivesMargin } from "../../src/objectives/perturbation.js";
+import { sharedTableSource } from "../../src/robust/curves.js";
 import {
   adversarialMargin,
   CertificationContext,
@@ -229,5 +230,60 @@ describe("k-NN bound screening", () => {
       }
     }
     expect(positive).toBeGreaterThan(100);
+  });
+});
+
+describe("shared denominator tables (a thread pool's, built once in shared memory)", () => {
+  const ctxOf = () => {
+    const ds = iris();
+    const X: Mat = { rows: 150, cols: 4, data: Float64Array.from(ds.X.data) };
+    return CertificationContext.fromMetric(
+      MahalanobisMetric.fromL(
+        fromRows([
+          [1, 0.5, 0, 0],
+          [0, 1, 0.2, 1],
+        ]),
+      ),
+      X,
+      Int32Array.from(ds.y),
+      3,
+    );
+  };
+
+  it("give each class the table of classDenominators, bit for bit; the context takes them first", () => {
+    const own = ctxOf();
+    const shared = ctxOf();
+    const n = shared.n;
+    const counters = new Int32Array(2 * shared.nClasses);
+    const source = sharedTableSource(shared, new Float64Array(n * n), counters);
+    shared.sharedDenominators = source;
+    for (let c = 0; c < 3; c++) {
+      const want = own.classDenominators(c)!;
+      const got = shared.classDenominators(c)!;
+      expect(got.length).toBe(want.length);
+      expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer))).toBe(
+        true,
+      );
+      // every block claimed and done: ceil(50 / 8) = 7 (claims overshoot by one, the claim that found none left)
+      expect(counters[2 * c + 1]).toBe(7);
+      expect(counters[2 * c]).toBe(8);
+      expect(source(c)).toEqual(got);
+    }
+    // the same certificates through the shared tables
+    const z = [5.1, 3.3, 1.7, 0.4];
+    expect(knnCertifiedRadius(shared, z, 0, 3).radius).toBe(knnCertifiedRadius(own, z, 0, 3).radius);
+  });
+
+  it("a block that another thread claimed and never finished: undefined after the stall limit, not a hang", () => {
+    const ctx = ctxOf();
+    const counters = new Int32Array(2 * ctx.nClasses);
+    counters[2] = 100; // class 1: every block claimed elsewhere, none done
+    const source = sharedTableSource(ctx, new Float64Array(ctx.n * ctx.n), counters, 20);
+    const t0 = performance.now();
+    expect(source(1)).toBeUndefined();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(20);
+    // the context then builds its own table
+    ctx.sharedDenominators = source;
+    expect(ctx.classDenominators(1)!.length).toBe(50 * 150);
   });
 });

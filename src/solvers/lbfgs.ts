@@ -41,6 +41,58 @@ const dot = (a: Float64Array, b: Float64Array) => {
   return s;
 };
 
+/** d −= a·y, then (when given) s·d over the updated d. */
+function subDot(d: Float64Array, a: number, y: Float64Array, s: Float64Array | undefined): number {
+  let acc = 0;
+  if (!s) {
+    for (let i = 0; i < d.length; i++) d[i]! -= a * y[i]!;
+    return acc;
+  }
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]! - a * y[i]!;
+    d[i] = v;
+    acc += s[i]! * v;
+  }
+  return acc;
+}
+
+/** d += x·c, then (when given) y·d over the updated d. */
+function addDot(d: Float64Array, c: number, x: Float64Array, y: Float64Array | undefined): number {
+  let acc = 0;
+  if (!y) {
+    for (let i = 0; i < d.length; i++) d[i]! += x[i]! * c;
+    return acc;
+  }
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]! + x[i]! * c;
+    d[i] = v;
+    acc += y[i]! * v;
+  }
+  return acc;
+}
+
+/** d ← d·γ, then (when given) y·d over the scaled d. */
+function scaleDot(d: Float64Array, gamma: number, y: Float64Array | undefined): number {
+  let acc = 0;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]! * gamma;
+    d[i] = v;
+    if (y) acc += y[i]! * v;
+  }
+  return acc;
+}
+
+/** d ← −d, then d·g. */
+function negateDot(d: Float64Array, g: Float64Array): number {
+  let acc = 0;
+  for (let i = 0; i < d.length; i++) {
+    const v = -d[i]!;
+    d[i] = v;
+    acc += v * g[i]!;
+  }
+  return acc;
+}
+
 /**
  * Limited-memory BFGS (Nocedal & Wright, Numerical Optimization, 2nd ed., Alg. 7.4 and 7.5) with a line search
  * satisfying the strong Wolfe conditions (c₁ = 1e−4, c₂ = 0.9; bracketing and zoom by safeguarded cubic
@@ -72,34 +124,41 @@ export function lbfgs(
   const S: Float64Array[] = [];
   const Y: Float64Array[] = [];
   const rho: number[] = [];
+  // sᵀy and yᵀy of each stored pair
+  const sy0: number[] = [];
+  const yy0: number[] = [];
   const trace = [fx];
   const d = new Float64Array(n);
   const alpha = new Float64Array(m);
   if (maxAbs(g) <= gradTol)
     return { x, value: fx, iterations: 0, converged: true, trace, message: "gradient below tolerance" };
   for (let it = 1; it <= maxIt; it++) {
-    // two-loop recursion: d = −H∇f
+    // two-loop recursion: d = −H∇f. Each update of d is fused with the dot product that reads it next (the same
+    // operations in the same order as update, then dot: the dot products' one accumulator is the loop's bottleneck)
+    const K = S.length;
     d.set(g);
-    for (let k = S.length - 1; k >= 0; k--) {
-      const a = rho[k]! * dot(S[k]!, d);
+    let a = K ? rho[K - 1]! * dot(S[K - 1]!, d) : 0;
+    for (let k = K - 1; k >= 0; k--) {
       alpha[k] = a;
-      for (let i = 0; i < n; i++) d[i]! -= a * Y[k]![i]!;
+      const next = subDot(d, a, Y[k]!, k > 0 ? S[k - 1]! : undefined);
+      if (k > 0) a = rho[k - 1]! * next;
     }
-    const gamma = S.length
-      ? dot(S.at(-1)!, Y.at(-1)!) / dot(Y.at(-1)!, Y.at(-1)!)
-      : 1 / Math.max(1, Math.sqrt(dot(g, g)));
-    for (let i = 0; i < n; i++) d[i] = d[i]! * gamma;
-    for (let k = 0; k < S.length; k++) {
-      const b = rho[k]! * dot(Y[k]!, d);
-      for (let i = 0; i < n; i++) d[i]! += S[k]![i]! * (alpha[k]! - b);
+    // γ = sᵀy / yᵀy of the newest pair (kept when it was stored)
+    const gamma = K ? sy0[K - 1]! / yy0[K - 1]! : 1 / Math.max(1, Math.sqrt(dot(g, g)));
+    const first = scaleDot(d, gamma, K ? Y[0]! : undefined);
+    let b = K ? rho[0]! * first : 0;
+    for (let k = 0; k < K; k++) {
+      const next = addDot(d, alpha[k]! - b, S[k]!, k + 1 < K ? Y[k + 1]! : undefined);
+      if (k + 1 < K) b = rho[k + 1]! * next;
     }
-    for (let i = 0; i < n; i++) d[i] = -d[i]!;
-    let dg = dot(d, g);
+    let dg = negateDot(d, g);
     if (!(dg < 0)) {
       // not a descent direction (numerical trouble): restart from steepest descent
       S.length = 0;
       Y.length = 0;
       rho.length = 0;
+      sy0.length = 0;
+      yy0.length = 0;
       for (let i = 0; i < n; i++) d[i] = -g[i]!;
       dg = dot(d, g);
     }
@@ -120,15 +179,20 @@ export function lbfgs(
     fx = ls.f;
     trace.push(fx);
     opts.onIteration?.(it, fx);
-    if (sy > 1e-12 * Math.sqrt(dot(s, s) * dot(yv, yv))) {
+    const yy = dot(yv, yv);
+    if (sy > 1e-12 * Math.sqrt(dot(s, s) * yy)) {
       if (S.length === m) {
         S.shift();
         Y.shift();
         rho.shift();
+        sy0.shift();
+        yy0.shift();
       }
       S.push(s);
       Y.push(yv);
       rho.push(1 / sy);
+      sy0.push(sy);
+      yy0.push(yy);
     }
     if (maxAbs(g) <= gradTol)
       return { x, value: fx, iterations: it, converged: true, trace, message: "gradient below tolerance" };

@@ -72,9 +72,8 @@ export interface WasmGemmTask extends SharedWasm {
 /**
  * A kernel export of the module that takes its row range as two of its arguments (`range`: their positions in
  * `args`, which the calling thread's values fill as [0, rows)) and writes only its rows' outputs, each computed
- * alike whatever the range: the threads call it on their ranges, split by `weight` (default 1 per row), the
- * calling thread computes its own with `own(r0, r1)`. `work`: multiply-adds of the whole call (for the pool's
- * threshold).
+ * alike whatever the range: the threads call it on chunks of rows, the calling thread computes its chunks with
+ * `own(r0, r1)`. `work`: multiply-adds of the whole call (for the pool's threshold).
  */
 export interface WasmRangeTask extends SharedWasm {
   name: "wasmRange";
@@ -83,7 +82,6 @@ export interface WasmRangeTask extends SharedWasm {
   range: [number, number];
   rows: number;
   work: number;
-  weight?: (i: number) => number;
   own: (r0: number, r1: number) => void;
 }
 

@@ -35,6 +35,7 @@ import {
   sharedViews,
   spinWhile,
   TASK,
+  takeChunks,
   WASM_FUNCTIONS,
 } from "./kernel-worker.js";
 
@@ -46,6 +47,9 @@ import {
  * about 0.1 ms more to wake them (before the polling, the break-even was near 2^20).
  */
 export const DEFAULT_MIN_WORK = 1 << 18;
+
+/** Chunks a product or row-range task is cut into (balance against one counter increment and call per chunk). */
+const CHUNKS = 16;
 
 /** Options of {@link enableKernelPool} and {@link KernelPool}. */
 export interface KernelPoolOptions {
@@ -198,7 +202,7 @@ export class KernelPool implements RowParallel {
         );
       const fn = WASM_FUNCTIONS.indexOf(task.fn);
       if (fn < 0) throw new RobustMetricError("INTERNAL", `kernel pool: unknown kernel export '${task.fn}'`);
-      return this.wasm(TASK.WASM_RANGE, task, task.rows, task.weight, task.args, {
+      return this.wasm(TASK.WASM_RANGE, task, task.rows, undefined, task.args, {
         [PARAM.FN]: fn,
         [PARAM.NARGS]: task.args.length,
         [PARAM.R0_ARG]: task.range[0],
@@ -276,6 +280,13 @@ export class KernelPool implements RowParallel {
     args.forEach((value, k) => {
       params[PARAM.WARGS + k] = value;
     });
+    // products and row ranges go in chunks taken from a counter (see takeChunks): about CHUNKS of them, whole
+    // blocks of the gemm kernel's four rows
+    const chunked = code !== TASK.WASM_CANDIDATES;
+    if (chunked) {
+      params[PARAM.ROWS] = rows;
+      params[PARAM.CHUNK] = 4 * Math.ceil(rows / (4 * CHUNKS));
+    }
     return this.dispatch(code, rows, weight, {
       need: 1,
       params,
@@ -283,8 +294,16 @@ export class KernelPool implements RowParallel {
       direct: {},
       prepare: () => {
         params[PARAM.INSTANCE] = this.shareInstance(task);
+        Atomics.store(this.views.ctrl, CTRL.NEXT, 0);
       },
-      own: task.own,
+      own: chunked
+        ? () =>
+            takeChunks(
+              this.views,
+              (r0, r1) => task.own(r0, r1, [], []),
+              () => {},
+            )
+        : task.own,
       copyIn: () => {},
       copyOut: () => {},
     });

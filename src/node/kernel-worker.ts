@@ -26,7 +26,7 @@ export const CTRL = {
   ARENA: 4,
   /** Id of the last (module, shared WebAssembly memory) pair sent to the threads (through the ports, like the arena). */
   MEMORY: 5,
-  /** CERTIFY: the next point to take, and the number of points done. */
+  /** CERTIFY: the next point to take, and the number of points done; WASM_GEMM, WASM_RANGE: the next chunk. */
   NEXT: 6,
   DONE: 7,
   /** Thread t works on rows [RANGE + 2t, RANGE + 2t + 1) of the current task. */
@@ -77,8 +77,11 @@ export const PARAM = {
   NARGS: 21,
   R0_ARG: 22,
   R1_ARG: 23,
+  /** WASM_GEMM, WASM_RANGE: rows in all, and per chunk taken from CTRL.NEXT. */
+  ROWS: 24,
+  CHUNK: 25,
   /** WASM tasks' arguments (WASM_CANDIDATES: z, lead, y, rad, tt, outA, outB, outD, cnt, stop, cap, p, first, bound, n). */
-  WARGS: 24,
+  WARGS: 32,
   /** CERTIFY: rows of L, classes, exact (0/1), screenSize and maxIter (−1: the default), seed. */
   L_ROWS: 13,
   CLASSES: 14,
@@ -301,22 +304,22 @@ export function runRows(
     const k = p[PARAM.K]!;
     const a = p[PARAM.A]!;
     const c = p[PARAM.C]!;
-    const step = Math.max(1, Math.floor(CHUNK_WORK / Math.max(1, k * n)));
-    for (let c0 = r0; c0 < r1; c0 += step) {
-      const c1 = Math.min(r1, c0 + step);
-      gemm(a + 8 * c0 * k, p[PARAM.B]!, c + 8 * c0 * n, c1 - c0, k, n);
-      beat();
-    }
+    takeChunks(v, (c0, c1) => gemm(a + 8 * c0 * k, p[PARAM.B]!, c + 8 * c0 * n, c1 - c0, k, n), beat);
   } else if (task === TASK.WASM_RANGE) {
     const args = Array.from({ length: p[PARAM.NARGS]! }, (_, k) => p[PARAM.WARGS + k]!);
-    args[p[PARAM.R0_ARG]!] = r0;
-    args[p[PARAM.R1_ARG]!] = r1;
     const f = (sharedExports(p) as Record<string, (...a: number[]) => unknown>)[
       WASM_FUNCTIONS[p[PARAM.FN]!]!
     ];
     if (!f) throw new RobustMetricError("INTERNAL", "kernel pool: the module has no such export");
-    f(...args);
-    beat();
+    takeChunks(
+      v,
+      (c0, c1) => {
+        args[p[PARAM.R0_ARG]!] = c0;
+        args[p[PARAM.R1_ARG]!] = c1;
+        f(...args);
+      },
+      beat,
+    );
   } else if (task === TASK.WASM_CANDIDATES) {
     // this thread's slot of the outputs; one call, which stops early only when the slot is full
     const w = (k: number) => p[PARAM.WARGS + k]!;
@@ -353,6 +356,23 @@ export function runRows(
     if (kind === FAULT.EXIT && inWorker) process.exit(3);
   } else {
     throw new RobustMetricError("INTERNAL", `kernel pool: unknown task code ${task}`);
+  }
+}
+
+/**
+ * Chunks of rows for WASM_GEMM and WASM_RANGE: every thread, the calling one included, takes the next chunk of
+ * PARAM.CHUNK rows of PARAM.ROWS from CTRL.NEXT until none is left, so a thread that started late or runs slower
+ * (it must first pull into its cache what the caller just wrote) takes fewer. Each row's output is computed alike
+ * whatever chunk it is in, so the bits do not depend on who took which.
+ */
+export function takeChunks(v: SharedViews, f: (r0: number, r1: number) => void, beat: () => void): void {
+  const rows = v.params[PARAM.ROWS]!;
+  const chunk = v.params[PARAM.CHUNK]!;
+  for (;;) {
+    const r0 = Atomics.add(v.ctrl, CTRL.NEXT, 1) * chunk;
+    if (r0 >= rows) return;
+    f(r0, Math.min(rows, r0 + chunk));
+    beat();
   }
 }
 

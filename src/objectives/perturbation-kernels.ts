@@ -1027,7 +1027,7 @@ function wasmKernels(mod: object, sizes: KernelSizes, shared: boolean, recycle?:
     const own = (r0: number, r1: number) => k.gemm(a + 8 * r0 * kk, bb, c + 8 * r0 * nn, r1 - r0, kk, nn);
     if (!pooled({ name: "wasmGemm", a, b: bb, c, m, k: kk, n: nn, own })) own(0, m);
   };
-  // the pairs' forms by anchor rows, split among the threads by their numbers of pairs
+  // the pairs' forms by anchor rows, split among the threads
   const pairDots = (
     u: number,
     v: number,
@@ -1039,11 +1039,8 @@ function wasmKernels(mod: object, sizes: KernelSizes, shared: boolean, recycle?:
   ) => {
     const own = (r0: number, r1: number) => k.pairDots(u, v, na, B, st, out, r0, r1, p);
     const args = [u, v, na, B, st, out, 0, n, p];
-    const weight = (a: number) => 1 + start[a + 1]! - start[a]!;
     const range: [number, number] = [6, 7];
-    if (
-      !pooled({ name: "wasmRange", fn: "pairDots", args, range, rows: n, work: start[n]! * p, weight, own })
-    )
+    if (!pooled({ name: "wasmRange", fn: "pairDots", args, range, rows: n, work: start[n]! * p, own }))
       own(0, n);
   };
   const rank1Sum = () => {

@@ -402,6 +402,7 @@ export class KernelPool implements RowParallel {
   async close(): Promise<void> {
     if (this.closed && this.workers.length === 0) return;
     this.closed = true;
+    this.shared = [];
     if (active === this) {
       active = undefined;
       setRowParallel(undefined);
@@ -597,7 +598,9 @@ export class KernelPool implements RowParallel {
     const id = ++this.sharedIds;
     this.shared.push({ memory: w.memory, module: w.module, id });
     if (this.shared.length > SHARED_INSTANCES) this.shared.shift();
-    for (const t of this.workers) if (!t.dead) t.port.postMessage({ memory: w.memory, module: w.module, id });
+    const keep = this.shared.map((s) => s.id);
+    for (const t of this.workers)
+      if (!t.dead) t.port.postMessage({ memory: w.memory, module: w.module, id, keep });
     Atomics.store(this.views.ctrl, CTRL.MEMORY, id);
     return id;
   }

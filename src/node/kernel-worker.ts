@@ -194,16 +194,17 @@ interface SharedExports {
 }
 
 /**
- * This thread's instances of (module, shared memory) pairs and their memories, by the id the pool gave the pair;
- * the pool keeps its last {@link SHARED_INSTANCES} pairs and ids grow, so keeping twice as many of the largest ids
- * keeps all of them.
+ * This thread's instances of (module, shared memory) pairs and their memories, by the id the pool gave the pair.
+ * The pool keeps its last {@link SHARED_INSTANCES} pairs (LMNN uses two: its engine's and its impostor search's)
+ * and sends their ids with every new pair; the others are dropped here too, so a finished fit's memory is not
+ * kept alive by the threads for long.
  */
 const instances = new Map<number, SharedExports | undefined>();
 const memories = new Map<number, { buffer: ArrayBufferLike }>();
-export const SHARED_INSTANCES = 4;
+export const SHARED_INSTANCES = 2;
 
-/** Instantiates a module on a shared memory (undefined when WebAssembly refuses) and forgets the oldest ids. */
-function instantiate(id: number, module: object, memory: { buffer: ArrayBufferLike }): void {
+/** Instantiates a module on a shared memory (undefined when WebAssembly refuses) and drops the ids not in `keep`. */
+function instantiate(id: number, module: object, memory: { buffer: ArrayBufferLike }, keep: number[]): void {
   let exports: SharedExports | undefined;
   try {
     exports = new wasmApi!.Instance(module, { env: { mem: memory } }).exports as SharedExports;
@@ -213,7 +214,7 @@ function instantiate(id: number, module: object, memory: { buffer: ArrayBufferLi
   instances.set(id, exports);
   memories.set(id, memory);
   for (const old of [...instances.keys()])
-    if (old <= id - 2 * SHARED_INSTANCES) {
+    if (!keep.includes(old)) {
       instances.delete(old);
       memories.delete(old);
     }
@@ -522,7 +523,7 @@ function serve(data: KernelWorkerData): void {
     while (arenaGen !== Atomics.load(ctrl, CTRL.ARENA) || memoryGen !== Atomics.load(ctrl, CTRL.MEMORY)) {
       const msg = receiveMessageOnPort(data.port)?.message as
         | { arena: SharedArrayBuffer; arenaGen: number }
-        | { memory: { buffer: ArrayBufferLike }; module: object; id: number }
+        | { memory: { buffer: ArrayBufferLike }; module: object; id: number; keep: number[] }
         | undefined;
       if (!msg) break;
       if ("arena" in msg) {
@@ -530,7 +531,7 @@ function serve(data: KernelWorkerData): void {
         v = sharedViews(data.ctrl, msg.arena);
       } else {
         memoryGen = msg.id;
-        instantiate(msg.id, msg.module, msg.memory);
+        instantiate(msg.id, msg.module, msg.memory, msg.keep);
       }
     }
     if (Atomics.load(ctrl, CTRL.PART + t) !== gen) continue;

@@ -4,18 +4,14 @@
 // 1000 after scikit-learn's shuffle(random_state=42), which is not reproduced). Target: < 60 s for the 1000 radii.
 // Writes the "Certification (exact 1-NN)" section of BENCHMARKS.md. Optional argument: number of test points.
 import { existsSync } from "node:fs";
-import { Preprocessor } from "../src/data/preprocess.js";
-import { Rng } from "../src/data/rng.js";
 import { median } from "../src/eval/stats.js";
 import "../src/learners/index.js";
 import { getLearner, resolveParams } from "../src/learners/registry.js";
-import { selectRows } from "../src/linalg/mat.js";
-import { readDataset } from "../src/node/read.js";
 import { robustErrorAt } from "../src/robust/curves.js";
 import { exactMinimalPerturbation1nn } from "../src/robust/exact-1nn.js";
 import { knnCertifiedRadius } from "../src/robust/knn-bound.js";
 import { CertificationContext } from "../src/robust/margins.js";
-import { machine, writeSection } from "./common.js";
+import { machine, satimageSplit, writeSection } from "./common.js";
 
 const file = "../shared/datasets/satimage.csv";
 if (!existsSync(file)) {
@@ -23,17 +19,7 @@ if (!existsSync(file)) {
   process.exit(0);
 }
 const N_EVAL = Number(process.argv[2] ?? 1000);
-const ds = readDataset(file);
-const nTrain = 4435;
-const trIdx = Int32Array.from({ length: nTrain }, (_, i) => i);
-const teAll = Int32Array.from({ length: ds.X.rows - nTrain }, (_, i) => nTrain + i);
-const perm = new Rng(42).permutation(teAll.length);
-const teIdx = Int32Array.from(perm.subarray(0, N_EVAL), (i) => teAll[i]!);
-const pre = Preprocessor.fit(selectRows(ds.X, trIdx), "standardize");
-const Xtr = pre.apply(selectRows(ds.X, trIdx));
-const Xte = pre.apply(selectRows(ds.X, teIdx));
-const ytr = Int32Array.from(trIdx, (i) => ds.y[i]!);
-const yte = Int32Array.from(teIdx, (i) => ds.y[i]!);
+const { ds, Xtr, Xte, ytr, yte } = satimageSplit(file, N_EVAL);
 
 const lmnn = getLearner("lmnn");
 const t0 = performance.now();

@@ -1,5 +1,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { Preprocessor } from "../src/data/preprocess.js";
+import { Rng } from "../src/data/rng.js";
+import { selectRows } from "../src/linalg/mat.js";
+import { readDataset } from "../src/node/read.js";
 
 /**
  * Median of the times (ms) of `runs` calls after `warmup` untimed ones: CPU time of this process (user + system)
@@ -46,4 +50,24 @@ export function writeSection(title: string, body: string, file = "BENCHMARKS.md"
     text = `${text.slice(0, start)}${section}${next < 0 ? "" : text.slice(next)}`;
   }
   writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
+}
+
+/**
+ * satimage as bench:certify uses it: the 4435 UCI training rows standardized on themselves, and `nTest` test rows
+ * drawn by a seeded permutation (Rng(42)) of the rest, standardized alike.
+ */
+export function satimageSplit(file: string, nTest: number) {
+  const ds = readDataset(file);
+  const nTrain = 4435;
+  const trIdx = Int32Array.from({ length: nTrain }, (_, i) => i);
+  const teAll = Int32Array.from({ length: ds.X.rows - nTrain }, (_, i) => nTrain + i);
+  const teIdx = Int32Array.from(new Rng(42).permutation(teAll.length).subarray(0, nTest), (i) => teAll[i]!);
+  const pre = Preprocessor.fit(selectRows(ds.X, trIdx), "standardize");
+  return {
+    ds,
+    Xtr: pre.apply(selectRows(ds.X, trIdx)),
+    Xte: pre.apply(selectRows(ds.X, teIdx)),
+    ytr: Int32Array.from(trIdx, (i) => ds.y[i]!),
+    yte: Int32Array.from(teIdx, (i) => ds.y[i]!),
+  };
 }

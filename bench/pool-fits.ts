@@ -6,20 +6,18 @@
 // kernel pool" section of BENCHMARKS.md.
 import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { Preprocessor } from "../src/data/preprocess.js";
 import { Rng } from "../src/data/rng.js";
 import { parseSplitsFile } from "../src/data/splits.js";
 import { prepareSplit, splitSeed } from "../src/eval/evaluate.js";
 import { median } from "../src/eval/stats.js";
 import type { FitResult } from "../src/learners/index.js";
 import { getLearner, resolveParams } from "../src/learners/index.js";
-import { selectRows } from "../src/linalg/mat.js";
 import { setRowParallel } from "../src/linalg/parallel.js";
 import { KNeighborsClassifier } from "../src/neighbors/knn.js";
 import { KernelPool, kernelWorkerScript } from "../src/node/kernel-pool.js";
 import { readDataset } from "../src/node/read.js";
 import { certifiedAccuracy } from "../src/robust/curves.js";
-import { machine, writeSection } from "./common.js";
+import { machine, satimageSplit, writeSection } from "./common.js";
 
 const shared = "../shared";
 for (const f of [`${shared}/splits/digits-10x70-30.json`, `${shared}/datasets/satimage.csv`]) {
@@ -84,16 +82,7 @@ for (const v of variants) {
 
 // certification: the setting of bench:certify (satimage, 4435 training rows, 1000 seeded test rows), LMNN with
 // solver lbfgs for the metric (the default solver takes minutes there and the metric only sets the workload)
-const sat = readDataset(`${shared}/datasets/satimage.csv`);
-const nTrain = 4435;
-const trIdx = Int32Array.from({ length: nTrain }, (_, i) => i);
-const teAll = Int32Array.from({ length: sat.X.rows - nTrain }, (_, i) => nTrain + i);
-const teIdx = Int32Array.from(new Rng(42).permutation(teAll.length).subarray(0, 1000), (i) => teAll[i]!);
-const pre = Preprocessor.fit(selectRows(sat.X, trIdx), "standardize");
-const Xtr = pre.apply(selectRows(sat.X, trIdx));
-const Xte = pre.apply(selectRows(sat.X, teIdx));
-const ytr = Int32Array.from(trIdx, (i) => sat.y[i]!);
-const yte = Int32Array.from(teIdx, (i) => sat.y[i]!);
+const { ds: sat, Xtr, Xte, ytr, yte } = satimageSplit(`${shared}/datasets/satimage.csv`, 1000);
 const lmnn = getLearner("lmnn");
 const metric = lmnn.fit(Xtr, ytr, resolveParams(lmnn, { solver: "lbfgs" })).metric;
 for (const [k, exact, label] of [

@@ -301,7 +301,6 @@ export const MAX_PAGES = 65536;
  * The part of the WebAssembly JS API used here, typed locally: the project compiles against ES2022 without the DOM
  * library, and the global may be missing altogether (then the JS kernels are used).
  */
-
 export interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;

@@ -19,6 +19,7 @@ import {
 } from "../linalg/parallel.js";
 import { linalgBackend } from "../linalg/wasm-linalg.js";
 import {
+  CANDIDATE_ARGS,
   CTRL,
   CTRL_BYTES,
   certifyLayout,
@@ -210,9 +211,19 @@ export class KernelPool implements RowParallel {
       });
     }
     if (task.name === "wasmCandidates") {
-      const { n, args: g } = task;
-      const args = [g.z, g.lead, g.y, g.rad, g.tt, task.outA, task.outB, task.outD, task.cnt, task.stop];
-      args.push(task.cap, g.p, g.first, g.bound, n);
+      const n = task.n;
+      const { outA, outB, outD, cnt, stop, cap } = task;
+      const named: Record<(typeof CANDIDATE_ARGS)[number], number> = {
+        ...task.args,
+        outA,
+        outB,
+        outD,
+        cnt,
+        stop,
+        cap,
+        n,
+      };
+      const args = CANDIDATE_ARGS.map((name) => named[name]);
       return this.wasm(TASK.WASM_CANDIDATES, task, n, (i) => n - i, args, {});
     }
     if (task.name === "certify") return this.certify(task);

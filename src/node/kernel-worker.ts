@@ -24,7 +24,7 @@ export const CTRL = {
   BEAT: 3,
   /** Generation of the shared operand buffer (a new one is sent to the threads through their ports). */
   ARENA: 4,
-  /** Id of the last (module, shared WebAssembly memory) pair sent to the threads (through the ports, like the arena). */
+  /** Id of the last (module, shared WebAssembly memory) pair sent to the threads (through the ports, as the arena). */
   MEMORY: 5,
   /** CERTIFY: the next point to take, and the number of points done; WASM_GEMM, WASM_RANGE: the next chunk. */
   NEXT: 6,
@@ -70,6 +70,13 @@ export const PARAM = {
   JS: 10,
   FAULT_KIND: 11,
   FAULT_ROW: 12,
+  /** CERTIFY: rows of L, classes, exact (0/1), screenSize and maxIter (−1: the default), seed. */
+  L_ROWS: 13,
+  CLASSES: 14,
+  EXACT: 15,
+  SCREEN: 16,
+  MAX_ITER: 17,
+  SEED: 18,
   /** WASM tasks: the id of the (module, shared memory) pair. */
   INSTANCE: 19,
   /** WASM_RANGE: the export (index in WASM_FUNCTIONS), argument count, positions of the row range's arguments. */
@@ -80,16 +87,28 @@ export const PARAM = {
   /** WASM_GEMM, WASM_RANGE: rows in all, and per chunk taken from CTRL.NEXT. */
   ROWS: 24,
   CHUNK: 25,
-  /** WASM tasks' arguments (WASM_CANDIDATES: z, lead, y, rad, tt, outA, outB, outD, cnt, stop, cap, p, first, bound, n). */
+  /** WASM tasks' arguments (WASM_CANDIDATES: in the order of CANDIDATE_ARGS). */
   WARGS: 32,
-  /** CERTIFY: rows of L, classes, exact (0/1), screenSize and maxIter (−1: the default), seed. */
-  L_ROWS: 13,
-  CLASSES: 14,
-  EXACT: 15,
-  SCREEN: 16,
-  MAX_ITER: 17,
-  SEED: 18,
 } as const;
+
+/** The arguments of a WASM_CANDIDATES task, in their parameter slots' order from PARAM.WARGS. */
+export const CANDIDATE_ARGS = [
+  "z",
+  "lead",
+  "y",
+  "rad",
+  "tt",
+  "outA",
+  "outB",
+  "outD",
+  "cnt",
+  "stop",
+  "cap",
+  "p",
+  "first",
+  "bound",
+  "n",
+] as const;
 
 /**
  * Where a CERTIFY task's arrays are in the arena (Float64 elements; labels and predictions stored as doubles): L
@@ -140,9 +159,10 @@ export function certifyTables(
 
 /**
  * Task codes. WASM_GEMM: C = A·B in the shared WebAssembly memory of PARAM.INSTANCE (PARAM.A/B/C are byte offsets
- * there, M, K, N the shapes), rows of C split. WASM_CANDIDATES: LMNN's impostor candidates of rows [r0, r1), see
- * WasmCandidatesTask. CERTIFY: point certificates (see `certifyLayout`), points taken one by one
- * from CTRL.NEXT instead of a fixed range.
+ * there, M, K, N the shapes), in chunks of rows of C. WASM_RANGE: a kernel export over chunks of rows given as two
+ * of its arguments (see WasmRangeTask). WASM_CANDIDATES: LMNN's impostor candidates of rows [r0, r1), see
+ * WasmCandidatesTask. CERTIFY: point certificates (see `certifyLayout`), points taken one by one from CTRL.NEXT
+ * instead of a fixed range.
  */
 export const TASK = {
   SQ_DISTANCES: 1,
@@ -323,28 +343,31 @@ export function runRows(
     );
   } else if (task === TASK.WASM_CANDIDATES) {
     // this thread's slot of the outputs; one call, which stops early only when the slot is full
-    const w = (k: number) => p[PARAM.WARGS + k]!;
+    const g = Object.fromEntries(CANDIDATE_ARGS.map((name, k) => [name, p[PARAM.WARGS + k]!])) as Record<
+      (typeof CANDIDATE_ARGS)[number],
+      number
+    >;
     const t = slot;
-    const cap = w(10);
+    const cap = g.cap;
     const reached = sharedExports(p).candidates!(
-      w(0),
-      w(1),
-      w(2),
-      w(3),
-      w(4),
-      w(5) + 4 * t * cap,
-      w(6) + 4 * t * cap,
-      w(7) + 8 * t * cap,
-      w(8) + 8 * t,
+      g.z,
+      g.lead,
+      g.y,
+      g.rad,
+      g.tt,
+      g.outA + 4 * t * cap,
+      g.outB + 4 * t * cap,
+      g.outD + 8 * t * cap,
+      g.cnt + 8 * t,
       cap,
       r0,
       r1,
-      w(14),
-      w(11),
-      w(12),
-      w(13),
+      g.n,
+      g.p,
+      g.first,
+      g.bound,
     );
-    new Int32Array(sharedBuffer(p), w(9) + 4 * t, 1)[0] = reached;
+    new Int32Array(sharedBuffer(p), g.stop + 4 * t, 1)[0] = reached;
     beat();
   } else if (task === TASK.CERTIFY) {
     certifyPoints(v, beat);

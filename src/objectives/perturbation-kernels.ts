@@ -529,8 +529,8 @@ function kernelForms(P: number | null): Fn {
 }
 
 /**
- * out[s] = na[a] + na[b] − 2·u_a·v_b over the pairs in CSR form of the anchors a in [a0, a1); the dot product sums the even and the odd
- * coordinates in the two lanes, then adds the odd tail (the JavaScript kernel's order).
+ * out[s] = na[a] + na[b] − 2·u_a·v_b over the pairs in CSR form of the anchors a in [a0, a1); the dot product
+ * sums the even and the odd coordinates in the two lanes, then adds the odd tail (the JavaScript kernel's order).
  */
 function kernelPairDots(P: number | null): Fn {
   const f = new Fn(
@@ -889,7 +889,7 @@ function rowDotsOf(f: Fn): Code {
   );
 }
 
-/** The module for dimension P (null: any p): memory imported as env.mem (`shared`: a shared one), one export per kernel. */
+/** The module for dimension P (null: any p): memory imported as env.mem (`shared`: shared), one export per kernel. */
 function assemble(P: number | null, shared = false): Uint8Array {
   return assembleModule(
     [
@@ -915,10 +915,10 @@ const MAX_SPECIALISED_P = 48;
 const modules = new Map<number | "any" | "shared", object | null>();
 
 /**
- * Whether an engine's two n×p×p products (X·M and XᵀH, gemm calls beyond the unrolled modules) go to the
- * registered thread pool: then its memory is a shared WebAssembly memory the pool's threads run the gemm kernel on
- * (rows of the product split among them, the same bits as one call). Only with a pool of two or more threads (in
- * Node, `enableKernelPool`), so browsers and single-thread runs keep an ordinary memory.
+ * Whether an engine's two n×p×p products (X·M and XᵀH, gemm calls beyond the unrolled modules) and its pair forms
+ * go to the registered thread pool: then its memory is a shared WebAssembly memory the pool's threads run the same
+ * kernels on (rows split among them, the same bits as one call). Only with a pool of two or more threads (in Node,
+ * `enableKernelPool`), so browsers and single-thread runs keep an ordinary memory.
  */
 function sharedProducts(p: number, specialise: boolean): boolean {
   if (specialise && p <= MAX_SPECIALISED_P) return false;

@@ -149,6 +149,9 @@ export interface PreparedQuery {
   dErr: Float64Array;
 }
 
+/** Doubles of cached denominator tables a context keeps at most (200 MB). */
+export const DENOMINATOR_LIMIT = 25_000_000;
+
 /**
  * Everything the certificates and attacks of a fitted k-NN share: the training set, M (= LᵀL of the metric), U = X·M,
  * q, the classifier's transformed rows (so distances agree bit for bit with {@link KNeighborsClassifier}), and the
@@ -165,9 +168,6 @@ export interface PreparedQuery {
  * const ctx = CertificationContext.fromClassifier(knn);
  * const r = knnCertifiedRadius(ctx, z, label, 3);
  */
-/** Doubles of cached denominator tables a context keeps at most (200 MB). */
-export const DENOMINATOR_LIMIT = 25_000_000;
-
 export class CertificationContext {
   readonly n: number;
   readonly p: number;

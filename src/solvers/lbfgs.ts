@@ -121,12 +121,8 @@ export function lbfgs(
       `L-BFGS: the objective or its gradient is not finite at the start (f = ${fx})`,
     );
   }
-  const S: Float64Array[] = [];
-  const Y: Float64Array[] = [];
-  const rho: number[] = [];
-  // sᵀy and yᵀy of each stored pair
-  const sy0: number[] = [];
-  const yy0: number[] = [];
+  // the stored correction pairs, oldest first, with ρ = 1/sᵀy and sᵀy, yᵀy
+  const H: Array<{ s: Float64Array; y: Float64Array; rho: number; sy: number; yy: number }> = [];
   const trace = [fx];
   const d = new Float64Array(n);
   const alpha = new Float64Array(m);
@@ -135,30 +131,26 @@ export function lbfgs(
   for (let it = 1; it <= maxIt; it++) {
     // two-loop recursion: d = −H∇f. Each update of d is fused with the dot product that reads it next (the same
     // operations in the same order as update, then dot: the dot products' one accumulator is the loop's bottleneck)
-    const K = S.length;
+    const K = H.length;
     d.set(g);
-    let a = K ? rho[K - 1]! * dot(S[K - 1]!, d) : 0;
+    let a = K ? H[K - 1]!.rho * dot(H[K - 1]!.s, d) : 0;
     for (let k = K - 1; k >= 0; k--) {
       alpha[k] = a;
-      const next = subDot(d, a, Y[k]!, k > 0 ? S[k - 1]! : undefined);
-      if (k > 0) a = rho[k - 1]! * next;
+      const next = subDot(d, a, H[k]!.y, H[k - 1]?.s);
+      if (k > 0) a = H[k - 1]!.rho * next;
     }
-    // γ = sᵀy / yᵀy of the newest pair (kept when it was stored)
-    const gamma = K ? sy0[K - 1]! / yy0[K - 1]! : 1 / Math.max(1, Math.sqrt(dot(g, g)));
-    const first = scaleDot(d, gamma, K ? Y[0]! : undefined);
-    let b = K ? rho[0]! * first : 0;
+    // γ = sᵀy / yᵀy of the newest pair
+    const gamma = K ? H[K - 1]!.sy / H[K - 1]!.yy : 1 / Math.max(1, Math.sqrt(dot(g, g)));
+    const first = scaleDot(d, gamma, H[0]?.y);
+    let b = K ? H[0]!.rho * first : 0;
     for (let k = 0; k < K; k++) {
-      const next = addDot(d, alpha[k]! - b, S[k]!, k + 1 < K ? Y[k + 1]! : undefined);
-      if (k + 1 < K) b = rho[k + 1]! * next;
+      const next = addDot(d, alpha[k]! - b, H[k]!.s, H[k + 1]?.y);
+      if (k + 1 < K) b = H[k + 1]!.rho * next;
     }
     let dg = negateDot(d, g);
     if (!(dg < 0)) {
       // not a descent direction (numerical trouble): restart from steepest descent
-      S.length = 0;
-      Y.length = 0;
-      rho.length = 0;
-      sy0.length = 0;
-      yy0.length = 0;
+      H.length = 0;
       for (let i = 0; i < n; i++) d[i] = -g[i]!;
       dg = dot(d, g);
     }
@@ -181,18 +173,8 @@ export function lbfgs(
     opts.onIteration?.(it, fx);
     const yy = dot(yv, yv);
     if (sy > 1e-12 * Math.sqrt(dot(s, s) * yy)) {
-      if (S.length === m) {
-        S.shift();
-        Y.shift();
-        rho.shift();
-        sy0.shift();
-        yy0.shift();
-      }
-      S.push(s);
-      Y.push(yv);
-      rho.push(1 / sy);
-      sy0.push(sy);
-      yy0.push(yy);
+      if (H.length === m) H.shift();
+      H.push({ s, y: yv, rho: 1 / sy, sy, yy });
     }
     if (maxAbs(g) <= gradTol)
       return { x, value: fx, iterations: it, converged: true, trace, message: "gradient below tolerance" };
